@@ -1,0 +1,441 @@
+"""The GIL: ``struct _gil_runtime_state`` with ``take_gil`` and ``drop_gil``.
+
+Mirrors Python/ceval_gil.c and Include/internal/pycore_gil.h (CPython 3.13,
+default build: FORCE_SWITCHING on, no free threading).
+
+Locks, and what they protect (same split as CPython)::
+
+    mutex (+ cond)              locked, switch_number, every ThreadState's
+                                holds_gil and phase; last_holder is written
+                                under mutex *and* switch_mutex in take_gil
+    switch_mutex (+ switch_cond) last_holder (see drop_gil), the forced-
+                                switching wait
+
+Lock order: ``mutex`` before ``switch_mutex`` (take_gil nests them that way);
+the pending-call mutexes and each :class:`~impl.Breaker`'s lock come after.
+``drop_gil`` writes ``last_holder = tstate`` with no lock, as CPython does.
+
+Invariants (checked by tests through :meth:`impl.Interpreter.snapshot`)::
+
+    at most one ThreadState has holds_gil
+    holds_gil(t)  =>  locked and last_holder is t
+    switch_number grows by one exactly when take_gil hands the GIL to a
+    thread other than last_holder
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+import typing
+from typing import TYPE_CHECKING
+
+from impl.breaker import Bit
+from impl.errors import GilProtocolError, MustExit
+from impl.thread import Phase
+from impl.trace import Trace, TraceEvent
+from impl.waiters import BlockPoint, Observer, RealWaiter, Waiter
+
+if TYPE_CHECKING:
+    from impl.interpreter import Interpreter
+    from impl.thread import ThreadState
+
+_DROP = int(Bit.GIL_DROP_REQUEST)
+_ULONG_LIMIT = 1 << 64
+
+
+def _as_double(x: object) -> float:
+    """Convert like Argument Clinic's ``double`` converter (``PyFloat_AsDouble``)."""
+    if isinstance(x, float):
+        return x
+    t = type(x)
+    if hasattr(t, "__float__"):
+        return float(x)  # type: ignore[arg-type]  # checked: the type defines __float__
+    if hasattr(t, "__index__"):
+        return float(operator.index(typing.cast(typing.SupportsIndex, x)))
+    raise TypeError(f"must be real number, not {t.__name__}")
+
+
+def interval_to_microseconds(seconds: object) -> int:
+    """Validate a switch interval in seconds and return the stored microseconds.
+
+    Mirrors ``sys_setswitchinterval_impl()`` in Python/sysmodule.c (CPython
+    3.13): ``(unsigned long)(1e6 * interval)``, i.e. truncation toward zero.
+
+    Deviates: CPython passes NaN, infinity and values of 2**64 microseconds or
+    more to that cast, which is undefined behaviour in C (x86-64 stores
+    9223372036854775 for NaN and 0 for +inf); they raise ValueError here.
+
+    Raises:
+        TypeError: ``"must be real number, not str"`` for a non-real.
+        ValueError: ``"switch interval must be strictly positive"`` for
+            ``x <= 0``; ``"switch interval must be finite"`` for NaN or +inf;
+            ``"switch interval is too large"`` for 2**64 microseconds or more.
+    """
+    x = _as_double(seconds)
+    if x <= 0.0:
+        raise ValueError("switch interval must be strictly positive")
+    if not math.isfinite(x):
+        raise ValueError("switch interval must be finite")
+    us = 1e6 * x
+    if us >= _ULONG_LIMIT:
+        raise ValueError("switch interval is too large")
+    return int(us)
+
+
+@typing.final
+class GIL:
+    """The global interpreter lock of one :class:`~impl.Interpreter`.
+
+    Create it through ``Interpreter(...)``, which passes the ``waiter``,
+    ``observer`` and ``trace`` hooks; a ``GIL`` built alone can be configured
+    and inspected but no ``ThreadState`` can take it.
+
+    Args:
+        interval: the switch interval in seconds (``sys.setswitchinterval``).
+        waiter: how the two condition waits happen (default :class:`RealWaiter`).
+        observer: hears every block and wake.
+        trace: receives a :class:`~impl.TraceEvent` per protocol step.
+    """
+
+    __slots__ = (
+        "_cond",
+        "_cond_waiters",
+        "_interp",
+        "_interval",
+        "_last_holder",
+        "_locked",
+        "_mutex",
+        "_observer",
+        "_switch_cond",
+        "_switch_mutex",
+        "_switch_number",
+        "_switch_waiters",
+        "_trace",
+        "_waiter",
+    )
+
+    def __init__(
+        self,
+        interval: float = 0.005,
+        *,
+        waiter: Waiter | None = None,
+        observer: Observer | None = None,
+        trace: Trace | None = None,
+    ) -> None:
+        # create_gil(): locked = 0, last_holder = NULL; switch_number starts at 0.
+        self._interval = interval_to_microseconds(interval)
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        self._switch_mutex = threading.Lock()
+        self._switch_cond = threading.Condition(self._switch_mutex)
+        self._locked = False
+        self._last_holder: ThreadState | None = None
+        self._switch_number = 0
+        # How many threads are inside a wait on cond / switch_cond. Protected by
+        # the matching mutex. COND_SIGNAL with no waiter does nothing, so the
+        # signal is skipped then (the uncontended path stays cheap).
+        self._cond_waiters = 0
+        self._switch_waiters = 0
+        self._waiter: Waiter = waiter if waiter is not None else RealWaiter()
+        self._observer = observer
+        self._trace = trace
+        self._interp: Interpreter | None = None
+
+    # -- read-only state ----------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        """``gil->locked``."""
+        return self._locked
+
+    @property
+    def last_holder(self) -> ThreadState | None:
+        """``gil->last_holder``: never cleared on release."""
+        return self._last_holder
+
+    @property
+    def switch_number(self) -> int:
+        """``gil->switch_number``."""
+        return self._switch_number
+
+    @property
+    def holder(self) -> ThreadState | None:
+        """The thread whose ``holds_gil`` is true, if any."""
+        with self._mutex:
+            holder = self._last_holder
+            if self._locked and holder is not None and holder.holds_gil:
+                return holder
+            return None
+
+    @property
+    def drop_requested(self) -> bool:
+        """Whether the current holder's GIL_DROP_REQUEST bit is set."""
+        holder = self.holder
+        return holder is not None and bool(holder.breaker.load() & _DROP)
+
+    def get_switch_interval(self) -> float:
+        """Mirrors ``sys_getswitchinterval_impl()``: ``1e-6 * interval``."""
+        return 1e-6 * self._interval
+
+    def set_switch_interval(self, seconds: float) -> None:
+        """Mirrors ``sys_setswitchinterval_impl()`` (see :func:`interval_to_microseconds`).
+
+        The new value is read by each waiter at its next wait.
+        """
+        self._interval = interval_to_microseconds(seconds)
+
+    @property
+    def interval_us(self) -> int:
+        """``gil->interval``: the stored switch interval in whole microseconds."""
+        return self._interval
+
+    # -- the protocol -------------------------------------------------------------------
+    def request_drop(self) -> None:
+        """Set GIL_DROP_REQUEST on the current holder, as a timed-out waiter does.
+
+        Mirrors the ``_Py_set_eval_breaker_bit(holder_tstate,
+        _PY_GIL_DROP_REQUEST_BIT)`` step of ``take_gil()``, without a waiter.
+
+        Raises:
+            GilProtocolError: ``"request_drop: GIL is not locked"``.
+        """
+        with self._mutex:
+            holder = self._last_holder
+            if not self._locked or holder is None:
+                raise GilProtocolError("request_drop: GIL is not locked")
+            holder.breaker._set(_DROP)
+            if self._trace is not None:
+                self._trace(TraceEvent("drop_request.set", None, {"holder": holder.id}))
+
+    def acquire(self, ts: ThreadState) -> None:
+        """Take the GIL for ``ts``, waiting as long as it takes.
+
+        Mirrors ``take_gil()`` in Python/ceval_gil.c (CPython 3.13).
+
+        Deviates: CPython deadlocks when the holder takes the GIL again; this
+        raises. ``PyThread_exit_thread()`` is :class:`~impl.MustExit`.
+
+        Raises:
+            GilProtocolError: ``"take_gil: thread N already holds the GIL"``.
+            ValueError: ``ts`` belongs to an interpreter with another GIL.
+            MustExit: the interpreter is finalizing and ``ts`` is not the
+                finalizing thread (at entry; after a timed-out wait with no
+                switch, having reset its own drop request, gh-96387; or after
+                acquiring, having released the GIL again).
+        """
+        interp = ts.interp
+        if interp.gil is not self:
+            raise ValueError(f"take_gil: thread {ts.id} belongs to an interpreter with another GIL")
+        if ts.holds_gil:
+            raise GilProtocolError(f"take_gil: thread {ts.id} already holds the GIL")
+        trace = self._trace
+        if interp._must_exit(ts):
+            # bpo-39877: after Py_Finalize() started, another thread cannot continue.
+            ts.phase = Phase.EXITED
+            if trace is not None:
+                trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "entry"}))
+            raise MustExit(f"take_gil: thread {ts.id} must exit: the interpreter is finalizing")
+
+        mutex = self._mutex
+        mutex.acquire()
+        mutex_held = True
+        try:
+            drop_requested = False
+            if self._locked:
+                ts.phase = Phase.TAKE_WAIT
+            while self._locked:
+                saved_switchnum = self._switch_number
+                interval = self._interval
+                if interval < 1:
+                    interval = 1
+                ts._take_saved_switch_number = saved_switchnum
+                ts._take_drop_requested = drop_requested
+                timed_out = self._wait_for_gil(ts, saved_switchnum, interval)
+                # If we timed out and no switch occurred in the meantime, it is
+                # time to ask the GIL-holding thread to drop it.
+                if timed_out and self._reread_locked() and self._switch_number == saved_switchnum:
+                    holder = self._last_holder
+                    assert holder is not None
+                    if interp._must_exit(ts):
+                        ts.phase = Phase.EXITED
+                        ts._take_saved_switch_number = None
+                        mutex_held = False
+                        mutex.release()
+                        # gh-96387: reset the request this loop made, or drop_gil()
+                        # could wait forever for this exiting thread. Requests by
+                        # other waiters are wiped too; they ask again.
+                        if drop_requested:
+                            holder.breaker._clear(_DROP)
+                            if trace is not None:
+                                trace(
+                                    TraceEvent("drop_request.reset", ts.id, {"holder": holder.id})
+                                )
+                        if trace is not None:
+                            trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "wait"}))
+                        raise MustExit(
+                            f"take_gil: thread {ts.id} must exit: the interpreter is finalizing"
+                        )
+                    holder.breaker._set(_DROP)
+                    drop_requested = True
+                    if trace is not None:
+                        trace(TraceEvent("drop_request.set", ts.id, {"holder": holder.id}))
+
+            # This mutex must be taken before modifying last_holder: see drop_gil().
+            with self._switch_mutex:
+                self._locked = True
+                switched = ts is not self._last_holder
+                if switched:
+                    self._last_holder = ts
+                    self._switch_number += 1
+                ts._take_saved_switch_number = None
+                if self._switch_waiters:
+                    self._waiter.notify(self._switch_cond, BlockPoint.SWITCH_COND)
+
+            if interp._must_exit(ts):
+                # bpo-36475: a thread that waited here while Py_Finalize() ran.
+                ts.phase = Phase.EXITED
+                mutex_held = False
+                mutex.release()
+                if trace is not None:
+                    trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "acquired"}))
+                self._drop_final(ts.id)
+                raise MustExit(f"take_gil: thread {ts.id} must exit: the interpreter is finalizing")
+
+            ts.holds_gil = True
+            ts.phase = Phase.HOLDING
+            breaker = ts.breaker
+            if breaker._value & _DROP:
+                breaker._clear(_DROP)
+            interp._update_eval_breaker_for_thread(ts)
+            if trace is not None:
+                trace(
+                    TraceEvent(
+                        "take_gil.acquire",
+                        ts.id,
+                        {"switch_number": self._switch_number, "switched": switched},
+                    )
+                )
+        except BaseException:
+            if ts.phase is Phase.TAKE_WAIT:  # the waiter failed (e.g. a hang guard)
+                ts.phase = Phase.DETACHED
+                ts._take_saved_switch_number = None
+            raise
+        finally:
+            if mutex_held:
+                mutex.release()
+
+    def _reread_locked(self) -> bool:
+        """``locked`` read again after a wait (a call, so the loop condition is not assumed)."""
+        return self._locked
+
+    def _wait_for_gil(self, ts: ThreadState, saved_switchnum: int, interval: int) -> bool:
+        """One ``COND_TIMED_WAIT(gil->cond, gil->mutex, interval, timed_out)``."""
+        trace = self._trace
+        observer = self._observer
+        if trace is not None:
+            trace(
+                TraceEvent(
+                    "take_gil.wait",
+                    ts.id,
+                    {"saved_switch_number": saved_switchnum, "interval_us": interval},
+                )
+            )
+        if observer is not None:
+            observer.on_block(ts, BlockPoint.TAKE_GIL)
+        self._cond_waiters += 1
+        try:
+            timed_out = self._waiter.timed_wait(ts, self._cond, interval * 1e-6)
+        finally:
+            self._cond_waiters -= 1
+        if observer is not None:
+            observer.on_wake(ts, BlockPoint.TAKE_GIL, timed_out)
+        if trace is not None:
+            trace(TraceEvent("take_gil.wake", ts.id, {"timed_out": timed_out}))
+        return timed_out
+
+    def release(self, ts: ThreadState) -> None:
+        """Drop the GIL held by ``ts``; honour a pending drop request by forced switching.
+
+        Mirrors ``drop_gil(interp, tstate, final_release=0)`` in
+        Python/ceval_gil.c (CPython 3.13): ``last_holder = tstate``; under
+        ``mutex`` ``locked = 0``, ``holds_gil = 0`` and ``COND_SIGNAL(cond)``;
+        then, if ``ts``'s GIL_DROP_REQUEST bit is set, under ``switch_mutex``
+        and only if no other thread took the GIL yet, unset that bit and wait
+        *once* on ``switch_cond`` (a spurious wake-up ends the wait).
+
+        Deviates: CPython checks only ``locked`` (``Py_FatalError``); this also
+        refuses a ``ts`` that does not hold the GIL.
+
+        Raises:
+            GilProtocolError: ``"drop_gil: GIL is not locked"``, or
+                ``"drop_gil: thread N does not hold the GIL"``.
+        """
+        if not self._locked:
+            raise GilProtocolError("drop_gil: GIL is not locked")
+        if not ts.holds_gil or ts.interp.gil is not self:
+            raise GilProtocolError(f"drop_gil: thread {ts.id} does not hold the GIL")
+        # Sub-interpreter support in CPython (PyThreadState_Swap); a no-op here.
+        self._last_holder = ts
+        with self._mutex:  # drop_gil_impl()
+            self._locked = False
+            ts.holds_gil = False
+            ts.phase = Phase.RELEASING
+            if self._cond_waiters:
+                self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
+            if self._trace is not None:
+                self._trace(TraceEvent("drop_gil", ts.id, {"final_release": False}))
+
+        breaker = ts.breaker
+        if not breaker._value & _DROP:
+            ts.phase = Phase.DETACHED
+            return
+        with self._switch_mutex:
+            # Not switched yet => wait.
+            if self._last_holder is ts:
+                breaker._clear(_DROP)
+                self._switch_wait(ts)
+            ts.phase = Phase.DETACHED
+
+    def _switch_wait(self, ts: ThreadState) -> None:
+        """The single ``COND_WAIT(gil->switch_cond, gil->switch_mutex)``.
+
+        NOTE (CPython): if the wait did not atomically start when the mutex is
+        released, another thread could take and drop the GIL and signal before
+        we wait. ``Condition.wait`` (and :class:`ControlledWaiter`) register the
+        waiter before releasing the lock.
+        """
+        trace = self._trace
+        observer = self._observer
+        ts.phase = Phase.SWITCH_WAIT
+        if trace is not None:
+            trace(TraceEvent("drop_gil.switch_wait", ts.id))
+        if observer is not None:
+            observer.on_block(ts, BlockPoint.SWITCH_COND)
+        self._switch_waiters += 1
+        try:
+            self._waiter.wait(ts, self._switch_cond)
+        finally:
+            self._switch_waiters -= 1
+            ts.phase = Phase.RELEASING
+        if observer is not None:
+            observer.on_wake(ts, BlockPoint.SWITCH_COND, False)
+        if trace is not None:
+            trace(
+                TraceEvent("drop_gil.switch_wake", ts.id, {"switched": self._last_holder is not ts})
+            )
+
+    def _drop_final(self, actor: int) -> None:
+        """``drop_gil(interp, NULL, final_release=1)``: no last_holder fix-up, no switching.
+
+        Mirrors the ``final_release`` path of ``drop_gil()`` in
+        Python/ceval_gil.c (CPython 3.13), used by an exiting ``take_gil``.
+        """
+        if not self._locked:
+            raise GilProtocolError("drop_gil: GIL is not locked")
+        with self._mutex:
+            self._locked = False
+            if self._cond_waiters:
+                self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
+            if self._trace is not None:
+                self._trace(TraceEvent("drop_gil", actor, {"final_release": True}))
