@@ -196,6 +196,9 @@ class GIL:
 
         Mirrors the ``_Py_set_eval_breaker_bit(holder_tstate,
         _PY_GIL_DROP_REQUEST_BIT)`` step of ``take_gil()``, without a waiter.
+        As in CPython, the holder's next ``drop_gil`` then waits on
+        ``switch_cond`` until another thread takes the GIL: with no thread in
+        ``take_gil`` that wait never ends.
 
         Raises:
             GilProtocolError: ``"request_drop: GIL is not locked"``.
