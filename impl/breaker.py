@@ -14,8 +14,13 @@ relied on, so the writes stay atomic with respect to each other on
 free-threaded builds too. Reads (``load``) take no lock: reading one attribute
 that holds an ``int`` is atomic on every CPython build.
 
-The critical section is exactly ``with self._lock: self._value = self._value |
-bits`` (or ``& ~bits``). It contains no call, no backward jump and no
+Besides the whole word, a breaker keeps ``_events``, the word's event bits
+(``word & EVENTS_MASK``), stored after the word in the same critical section, so
+that a check point is one attribute read. A check that reads an ``_events``
+value older than the word is a check that happened just before the write.
+
+The critical section is exactly ``with self._lock:`` around a load, an
+operation and the two stores. It contains no call, no backward jump and no
 ``RESUME``, so the host interpreter never runs a Python-level signal handler
 while a thread holds the lock (host handlers run only at eval-breaker check
 points, and blocking in ``Lock.acquire`` runs them before the lock is taken).
@@ -75,10 +80,11 @@ class Breaker:
     their argument; the package itself uses the unchecked ``_set``/``_clear``.
     """
 
-    __slots__ = ("_lock", "_value")
+    __slots__ = ("_events", "_lock", "_value")
 
     def __init__(self) -> None:
         self._value = 0
+        self._events = 0  # _value & EVENTS_MASK, for check points
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -148,18 +154,22 @@ class Breaker:
     # single load-op-store with no call in it (see the module docstring).
     def _set(self, bits: int) -> None:
         with self._lock:
-            self._value = self._value | bits
+            value = self._value | bits
+            self._value = value
+            self._events = value & EVENTS_MASK
 
     def _clear(self, bits: int) -> None:
         with self._lock:
-            self._value = self._value & ~bits
+            value = self._value & ~bits
+            self._value = value
+            self._events = value & EVENTS_MASK
 
     def _copy_version(self, version: int) -> None:
         """Mirrors ``copy_eval_breaker_bits()`` in Python/ceval_gil.c (CPython 3.13)."""
         if self._value & ~EVENTS_MASK == version:
             return
         with self._lock:
-            self._value = (self._value & EVENTS_MASK) | version
+            self._value = (self._value & EVENTS_MASK) | version  # events unchanged
 
 
 def _check_version(op: str, version: object) -> int:

@@ -32,7 +32,6 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from impl.breaker import EVENTS_MASK
 from impl.errors import GilProtocolError
 from impl.thread import ThreadState
 from impl.trace import TraceEvent
@@ -166,7 +165,12 @@ def run(ts: ThreadState, code: Code) -> object:
 
 
 def _check(ts: ThreadState, code: Code, pc: int) -> None:
-    """The body of a check point that found an event bit set."""
+    """The body of a check point that found an event bit set.
+
+    The test itself, ``if (eval_breaker & _PY_EVAL_EVENTS_MASK)``, is inlined in
+    :func:`_eval` as ``if breaker._events`` (the same value, see
+    :mod:`impl.breaker`).
+    """
     interp = ts.interp
     if interp._trace is not None:
         op = code.instrs[pc].op
@@ -179,7 +183,6 @@ def _check(ts: ThreadState, code: Code, pc: int) -> None:
 def _eval(ts: ThreadState, code: Code) -> object:
     breaker = ts.breaker
     rows = code._rows
-    mask = EVENTS_MASK
     pc = 0
     value: object = None
     while True:
@@ -190,21 +193,19 @@ def _eval(ts: ThreadState, code: Code) -> object:
             pc += 1
         elif op == _JUMP_BACKWARD:
             if fn():  # type: ignore[misc]  # Code() guarantees a predicate
-                if breaker._value & mask:
+                if breaker._events:
                     _check(ts, code, pc)
                 pc = arg
             else:
                 pc += 1
         elif op == _CALL_C:
             result = fn()  # type: ignore[misc]  # Code() guarantees a callee
-            if breaker._value & mask:
+            if breaker._events:
                 _check(ts, code, pc)
             value = result
             pc += 1
         elif op == _RESUME:
-            if (arg & RESUME_OPARG_LOCATION_MASK) < RESUME_AFTER_YIELD_FROM and (
-                breaker._value & mask
-            ):
+            if (arg & RESUME_OPARG_LOCATION_MASK) < RESUME_AFTER_YIELD_FROM and breaker._events:
                 _check(ts, code, pc)
             pc += 1
         elif op == _CALL_PY:

@@ -233,7 +233,8 @@ class GIL:
         if ts.holds_gil:
             raise GilProtocolError(f"take_gil: thread {ts.id} already holds the GIL")
         trace = self._trace
-        if interp._must_exit(ts):
+        finalizing = interp._finalizing  # _PyThreadState_MustExit(), inlined
+        if finalizing is not None and finalizing is not ts:
             # bpo-39877: after Py_Finalize() started, another thread cannot continue.
             ts.phase = Phase.EXITED
             if trace is not None:
@@ -295,7 +296,8 @@ class GIL:
                 if self._switch_waiters:
                     self._waiter.notify(self._switch_cond, BlockPoint.SWITCH_COND)
 
-            if interp._must_exit(ts):
+            finalizing = interp._finalizing
+            if finalizing is not None and finalizing is not ts:
                 # bpo-36475: a thread that waited here while Py_Finalize() ran.
                 ts.phase = Phase.EXITED
                 mutex_held = False
@@ -308,7 +310,7 @@ class GIL:
             ts.holds_gil = True
             ts.phase = Phase.HOLDING
             breaker = ts.breaker
-            if breaker._value & _DROP:
+            if breaker._events & _DROP:  # unsetting an unset bit is a no-op
                 breaker._clear(_DROP)
             interp._update_eval_breaker_for_thread(ts)
             if trace is not None:
@@ -390,7 +392,7 @@ class GIL:
                 self._trace(TraceEvent("drop_gil", ts.id, {"final_release": False}))
 
         breaker = ts.breaker
-        if not breaker._value & _DROP:
+        if not breaker._events & _DROP:
             ts.phase = Phase.DETACHED
             return
         with self._switch_mutex:

@@ -25,7 +25,7 @@ import threading
 import typing
 from collections.abc import Callable
 
-from impl.breaker import Bit, _check_version
+from impl.breaker import EVENTS_MASK, Bit, _check_version
 from impl.errors import GilProtocolError
 from impl.gil import GIL
 from impl.pending import Pending, PendingCall, check_callable
@@ -65,7 +65,8 @@ class Interpreter:
         trace: a callable receiving a :class:`~impl.TraceEvent` per protocol step
             (vocabulary in :mod:`impl.trace`); ``None`` costs one attribute check.
         gc_hook: called as ``gc_hook(ts)`` when a check point handles
-            GC_SCHEDULED (``_Py_RunGC``); default does nothing.
+            GC_SCHEDULED (``_Py_RunGC``); default does nothing. Deviates:
+            ``_Py_RunGC`` cannot fail; an exception from the hook propagates.
     """
 
     def __init__(
@@ -178,9 +179,12 @@ class Interpreter:
         per-interpreter queue is not empty, or else if ``ts`` is the main thread
         and the main queue is not empty; then copy the instrumentation version.
         """
-        if len(self.pending) or (ts.is_main and len(self.pending_main)):
-            ts.breaker._set(_CALLS)
-        ts.breaker._copy_version(self._instrumentation_version)
+        breaker = ts.breaker
+        # npending, read without the queues' mutexes as CPython reads it atomically.
+        if self.pending._calls or (ts.is_main and self.pending_main._calls):
+            breaker._set(_CALLS)
+        if breaker._value & ~EVENTS_MASK != self._instrumentation_version:
+            breaker._copy_version(self._instrumentation_version)
 
     @property
     def instrumentation_version(self) -> int:
@@ -403,6 +407,11 @@ class Interpreter:
         Mirrors ``PyThreadState_SetAsyncExc()`` in Python/pystate.c (CPython
         3.13): exchange ``ts.async_exc`` with ``exc`` (``None`` cancels a pending
         one), then set ASYNC_EXCEPTION on ``ts``. Delivered at most once.
+
+        Deviates: an exception *instance* is raised as it is; CPython 3.13's
+        ``_PyErr_SetNone`` accepts only a class and raises SystemError
+        ("_PyErr_SetObject: exception ... is not a BaseException subclass")
+        for an instance.
 
         Raises:
             TypeError: ``exc`` is neither ``None``, an exception class nor an

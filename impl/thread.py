@@ -6,6 +6,9 @@ that the GIL protocol touches: ``eval_breaker``, ``_status.holds_gil``,
 host thread calls the protocol with it *is* that thread for the call. Using one
 ``ThreadState`` from two host threads at once is misuse, as it is in CPython.
 
+Deviates: "the main thread" (``_Py_IsMainThread()``, which CPython decides by
+the OS thread id) is the ``ThreadState`` with ``is_main``, id 0.
+
 Protected by the GIL's ``mutex``: ``holds_gil`` and ``phase`` (``phase`` also
 by ``switch_mutex`` in the forced-switching wait). ``async_exc`` is exchanged
 under the thread's own small lock. ``breaker`` guards itself.
