@@ -16,6 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import TypeVar
 
+from impl import BlockPoint, ControlledWaiter, ThreadState
 from tests.support import LONG_TIMEOUT, SHORT_TIMEOUT, join_thread
 
 T = TypeVar("T")
@@ -95,3 +96,20 @@ def actors(*names: str) -> Iterator[list[Actor]]:
     finally:
         for actor in started:
             actor.close()
+
+
+def start_waiting(actor: Actor, ts: ThreadState, waiter: ControlledWaiter) -> Future[object]:
+    """Run ``take_gil`` for ``ts`` on ``actor``; return once it is parked at TAKE_GIL."""
+    future = actor.submit(lambda: ts.interp.gil.acquire(ts))
+    waiter.wait_blocked(ts.id, BlockPoint.TAKE_GIL, SHORT_TIMEOUT)
+    return future
+
+
+def time_out_once(waiter: ControlledWaiter, ts: ThreadState) -> None:
+    """The interval expires for parked ``ts``; wait until it parks again.
+
+    With the GIL still held and no switch meanwhile, ``ts`` has then set
+    GIL_DROP_REQUEST on the holder.
+    """
+    waiter.wake(ts.id, timed_out=True)
+    waiter.wait_blocked(ts.id, BlockPoint.TAKE_GIL, SHORT_TIMEOUT)

@@ -22,7 +22,7 @@ from impl import (
     TraceLog,
 )
 from impl.gil import GIL
-from tests.impl.helpers import actors, result
+from tests.impl.helpers import actors, result, start_waiting, time_out_once
 from tests.support import SHORT_TIMEOUT
 
 DROP = Bit.GIL_DROP_REQUEST
@@ -94,12 +94,10 @@ def test_request_drop_sets_the_flag_and_the_hand_off_clears_it() -> None:
     t1 = interp.new_thread()
     with actors("MAIN", "T1") as (a0, a1):
         a0.call(lambda: gil.acquire(main))
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
         assert not main.breaker.is_set(DROP)
 
-        waiter.wake(1, timed_out=True)  # the interval expired with no switch
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)  # T1 asked, and waits again
+        time_out_once(waiter, t1)  # the interval expired with no switch
         assert gil.drop_requested
         assert main.breaker.is_set(DROP)
         s = interp.snapshot()
@@ -172,10 +170,8 @@ def test_forced_switching_step_by_step() -> None:
     t1 = interp.new_thread()
     with actors("MAIN", "T1") as (a0, a1):
         a0.call(lambda: gil.acquire(main))
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
-        waiter.wake(1, timed_out=True)
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
+        time_out_once(waiter, t1)
 
         f0 = a0.submit(lambda: interp.handle_pending(main))
         waiter.wait_blocked(0, SWITCH, SHORT_TIMEOUT)
@@ -217,10 +213,8 @@ def test_spurious_switch_cond_wake_lets_the_dropper_take_the_gil_back() -> None:
     t1 = interp.new_thread()
     with actors("MAIN", "T1") as (a0, a1):
         a0.call(lambda: gil.acquire(main))
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
-        waiter.wake(1, timed_out=True)
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
+        time_out_once(waiter, t1)
         f0 = a0.submit(lambda: interp.handle_pending(main))
         waiter.wait_blocked(0, SWITCH, SHORT_TIMEOUT)
 
@@ -232,8 +226,7 @@ def test_spurious_switch_cond_wake_lets_the_dropper_take_the_gil_back() -> None:
         assert s.thread(1).phase is Phase.TAKE_WAIT
         assert s.thread(1).drop_requested
 
-        waiter.wake(1, timed_out=True)  # T1 asks again
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        time_out_once(waiter, t1)  # T1 asks again
         assert main.breaker.is_set(DROP)
         f0 = a0.submit(lambda: gil.release(main))  # a request is pending: forced switching
         waiter.wait_blocked(0, SWITCH, SHORT_TIMEOUT)
@@ -259,13 +252,11 @@ def test_a_waiter_that_saw_a_switch_gives_the_new_holder_a_fresh_interval() -> N
         result(f1, "T1 to take the GIL")
         assert gil.switch_number == 2
 
-        waiter.wake(2, timed_out=True)  # timed out, but a switch happened meanwhile
-        waiter.wait_blocked(2, TAKE, SHORT_TIMEOUT)
+        time_out_once(waiter, t2)  # timed out, but a switch happened meanwhile
         assert not t1.breaker.is_set(DROP)
         assert interp.snapshot().thread(2).saved_switch_number == 2
 
-        waiter.wake(2, timed_out=True)  # now a full interval passed with no switch
-        waiter.wait_blocked(2, TAKE, SHORT_TIMEOUT)
+        time_out_once(waiter, t2)  # now a full interval passed with no switch
         assert t1.breaker.is_set(DROP)
 
         f1 = a1.submit(lambda: gil.release(t1))  # forced switching
@@ -283,8 +274,7 @@ def test_timed_out_wake_with_the_gil_free_takes_it_without_a_request() -> None:
     t1 = interp.new_thread()
     with actors("MAIN", "T1") as (a0, a1):
         a0.call(lambda: gil.acquire(main))
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
         a0.call(lambda: gil.release(main))
         waiter.wake(1, timed_out=True)  # timed out, but locked is 0 now
         result(f1, "T1 to take the GIL")
@@ -377,8 +367,7 @@ def test_effective_wait_is_at_least_one_microsecond_and_reread_each_wait() -> No
     assert gil.get_switch_interval() == 0.0
     with actors("MAIN", "T1") as (a0, a1):
         a0.call(lambda: gil.acquire(main))
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
         gil.set_switch_interval(0.25)
         waiter.wake(1)
         waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)

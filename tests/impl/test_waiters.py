@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 
 import pytest
 
@@ -18,7 +21,7 @@ from impl import (
     TraceLog,
     WakeNotGranted,
 )
-from tests.impl.helpers import actors, exception, result
+from tests.impl.helpers import Actor, actors, exception, result, start_waiting, time_out_once
 from tests.support import SHORT_TIMEOUT
 
 TAKE = BlockPoint.TAKE_GIL
@@ -76,8 +79,7 @@ def test_close_releases_parked_threads_for_teardown() -> None:
     t1 = interp.new_thread()
     gil.acquire(main)
     with actors("T1") as (a1,):
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
         interp.finalize()
         waiter.close()  # timed out, no switch, must exit
         assert isinstance(exception(f1, "T1 to exit"), MustExit)
@@ -85,18 +87,25 @@ def test_close_releases_parked_threads_for_teardown() -> None:
     gil.release(main)
 
 
-def test_notifications_are_counted_and_only_granted_on_request() -> None:
-    waiter = ControlledWaiter(wake_on_notify=False, hang_timeout=SHORT_TIMEOUT)
+@contextmanager
+def two_waiters(
+    *, wake_on_notify: bool
+) -> Iterator[tuple[Interpreter, ControlledWaiter, list[Actor], list[Future[object]]]]:
+    """MAIN holds the GIL; T1, then T2, park in take_gil on their actors."""
+    waiter = ControlledWaiter(wake_on_notify=wake_on_notify, hang_timeout=SHORT_TIMEOUT)
     interp = Interpreter(waiter=waiter)
-    gil, main = interp.gil, interp.main_thread
     t1, t2 = interp.new_thread(), interp.new_thread()
-    gil.acquire(main)
+    interp.gil.acquire(interp.main_thread)
     with actors("T1", "T2") as (a1, a2):
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
-        f2 = a2.submit(lambda: gil.acquire(t2))
-        waiter.wait_blocked(2, TAKE, SHORT_TIMEOUT)
-        gil.release(main)
+        futures = [start_waiting(a1, t1, waiter), start_waiting(a2, t2, waiter)]
+        yield interp, waiter, [a1, a2], futures
+
+
+def test_notifications_are_counted_and_only_granted_on_request() -> None:
+    with two_waiters(wake_on_notify=False) as (interp, waiter, (a1, a2), (f1, f2)):
+        gil = interp.gil
+        t1, t2 = interp.threads[1:]
+        gil.release(interp.main_thread)
         assert waiter.notifications(TAKE) == 1
         assert waiter.blocked() == {1: TAKE, 2: TAKE}
         waiter.wake(2)  # the test, not the OS, picks who wakes
@@ -110,18 +119,10 @@ def test_notifications_are_counted_and_only_granted_on_request() -> None:
 
 
 def test_wake_on_notify_wakes_the_oldest_waiter() -> None:
-    waiter = ControlledWaiter(wake_on_notify=True, hang_timeout=SHORT_TIMEOUT)
-    log = TraceLog()
-    interp = Interpreter(waiter=waiter, trace=log)
-    gil, main = interp.gil, interp.main_thread
-    t1, t2 = interp.new_thread(), interp.new_thread()
-    gil.acquire(main)
-    with actors("T1", "T2") as (a1, a2):
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
-        f2 = a2.submit(lambda: gil.acquire(t2))
-        waiter.wait_blocked(2, TAKE, SHORT_TIMEOUT)
-        gil.release(main)
+    with two_waiters(wake_on_notify=True) as (interp, waiter, (a1, a2), (f1, f2)):
+        gil = interp.gil
+        t1, t2 = interp.threads[1:]
+        gil.release(interp.main_thread)
         result(f1, "T1, the oldest waiter, to take the GIL")
         assert waiter.blocked() == {2: TAKE}
         a1.call(lambda: gil.release(t1))
@@ -138,10 +139,8 @@ def test_allow_threads_with_a_pending_request_waits_for_the_switch() -> None:
     entered = threading.Event()
     with actors("MAIN", "T1") as (a0, a1):
         a0.call(lambda: gil.acquire(main))
-        f1 = a1.submit(lambda: gil.acquire(t1))
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
-        waiter.wake(1, timed_out=True)
-        waiter.wait_blocked(1, TAKE, SHORT_TIMEOUT)
+        f1 = start_waiting(a1, t1, waiter)
+        time_out_once(waiter, t1)
 
         def blocking_io() -> None:
             with main.allow_threads():
