@@ -1,8 +1,13 @@
 """Benchmarks for ``impl``: the GIL protocol in Python next to what it stands for.
 
-Run from the repository root::
+Run from the repository root (``impl`` must be importable: either this, or
+``python benchmarks/impl_bench.py`` after ``pip install -e .``)::
 
     python -m benchmarks.impl_bench [--quick]
+
+The figures depend on the machine being otherwise idle: row 3's slices stretch
+(for the host threads as much as for ``impl``) when another process competes
+for the CPUs.
 
 Prints one table. Each row puts an ``impl`` figure beside its reference,
 measured in the same run:

@@ -219,15 +219,30 @@ def test_no_bit_set_means_nothing_is_drained() -> None:
 
 def test_maxloop_cut_off_resignals_and_the_rest_runs_at_the_next_check_point() -> None:
     h = Held()
-    log, make, trace, interp, main = h.log, h.make, h.trace, h.interp, h.main
+    log, trace, interp, main = h.log, h.trace, h.interp, h.main
+    sites: list[tuple[object, int]] = []
+
+    def make(i: int) -> Callable[[], None]:
+        def cb() -> None:
+            sites.append((trace.named("eval.check_point")[-1]["pc"], i))
+
+        return cb
+
     for i in range(101):
         interp.add_pending_call(make(i))
-    interp.handle_pending(main)
-    assert log == list(range(100))
-    assert main.breaker.is_set(CALLS)
+    code = Code(
+        "f",
+        [
+            Instr.resume(0),
+            Instr.work(lambda: log.append(main.breaker.is_set(CALLS))),
+            Instr.call_c(lambda: None),
+            Instr.ret(),
+        ],
+    )
+    run(main, code)
+    assert sites == [(0, i) for i in range(100)] + [(2, 100)]
+    assert log == [True], "re-signalled after the first 100"
     assert [e["reason"] for e in trace.named("make_pending_calls.resignal")] == ["maxloop"]
-    interp.handle_pending(main)
-    assert log == list(range(101))
     assert not main.breaker.is_set(CALLS)
 
 
