@@ -1,0 +1,162 @@
+"""Bounded model checking: the shortest path from the initial state to each goal.
+
+A *goal* is a formula at a depth: a violated property (its negation) or a
+state whose reachability the vacuity guard wants to see. :class:`Unrolling`
+keeps one incremental solver with ``Init(0) ∧ T(0,1) ∧ ... ∧ T(k-1,k)`` and
+asks, depth by depth, which goals can hold at exactly depth ``k`` (through an
+assumption literal, so nothing has to be popped). The model has stuttering
+steps (instructions that are not check points), so "at depth k" includes
+"within k". Goals found at depth ``k`` come with a trace of length ``k``,
+decoded from the z3 model and replayed through the concrete model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import z3
+
+from model.prover.encoding import Encoding
+from model.symbolic import Term, concretize
+from model.trace import Trace, replay
+
+Goal = Callable[[Encoding, int], Term | None]
+"""The goal formula at depth ``k`` (``None``: not applicable at this depth)."""
+
+SEED = 0
+"""z3's random seed: results and their timings must repeat from run to run."""
+
+
+def state_goal(term: Term) -> Goal:
+    """``term`` (a formula over ``Encoding.pre``) holds at depth k."""
+    return lambda enc, k: enc.term_at(term, str(k))
+
+
+def violation_goal(pid: str) -> Goal:
+    """Property ``pid`` fails at depth k (step properties: on the step into depth k)."""
+
+    def goal(enc: Encoding, k: int) -> Term | None:
+        if enc.properties[pid].step:
+            return None if k == 0 else z3.Not(enc.property_at(pid, str(k - 1), str(k)))
+        return z3.Not(enc.property_at(pid, str(k)))
+
+    return goal
+
+
+@dataclass
+class Reached:
+    """A goal reached at ``depth``, with the trace that reaches it."""
+
+    depth: int
+    trace: Trace
+    seconds: float
+
+
+@dataclass
+class BmcResult:
+    reached: dict[str, Reached] = field(default_factory=dict)
+    depth: int = 0
+    """Depth explored for every goal not in ``reached``."""
+    seconds_per_depth: list[float] = field(default_factory=list)
+
+
+class Unrolling:
+    """An incremental BMC unrolling of one encoding."""
+
+    def __init__(
+        self, enc: Encoding, *, lemmas: Sequence[str] = (), timeout_ms: int | None = None
+    ) -> None:
+        """``lemmas``: ids of properties already proved for all reachable states; they
+        are asserted on every state (and step) of the unrolling, which prunes it
+        without excluding any real behaviour."""
+        self.enc = enc
+        self.lemmas = list(lemmas)
+        self.solver = z3.Solver()
+        self.solver.set("random_seed", SEED)
+        if timeout_ms is not None:
+            self.solver.set("timeout", timeout_ms)
+        self.solver.add(enc.init_at("0"))
+        self._assert_lemmas(0)
+        self.depth = 0
+        self._lits = 0
+
+    def _assert_lemmas(self, k: int) -> None:
+        # Quantified lemmas (queue contents) are left out: along an unrolling from the
+        # initial state every array is built by stores, so they would prune nothing,
+        # and z3 cannot always decide satisfiability with them.
+        for pid in self.lemmas:
+            if self.enc.quantified(pid):
+                continue
+            if self.enc.properties[pid].step:
+                if k > 0:
+                    self.solver.add(self.enc.property_at(pid, str(k - 1), str(k)))
+            else:
+                self.solver.add(self.enc.property_at(pid, str(k)))
+
+    def extend(self) -> None:
+        """Add the step from the current depth to the next."""
+        self.solver.add(self.enc.trans_at(str(self.depth), str(self.depth + 1)))
+        self.depth += 1
+        self._assert_lemmas(self.depth)
+
+    def check(self, formula: Term) -> z3.ModelRef | None:
+        """A model of the unrolling where ``formula`` holds, or None; ``unknown`` raises."""
+        self._lits += 1
+        lit = z3.Bool(f"goal!{self._lits}")
+        self.solver.add(z3.Implies(lit, formula))
+        r = self.solver.check(lit)
+        if r == z3.sat:
+            return self.solver.model()
+        if r == z3.unknown:
+            raise TimeoutError(f"bmc: z3 gave up at depth {self.depth}: {self.solver.reason_unknown()}")
+        return None
+
+    def trace(self, model: z3.ModelRef) -> Trace:
+        """The concrete trace of ``model`` from depth 0 to the current depth, replayed."""
+        enc = self.enc
+        states = tuple(concretize(enc.d, model, enc.state(str(k)), enc.initial) for k in range(self.depth + 1))
+        steps = tuple(enc.step_at(model, str(k)) for k in range(self.depth))
+        out = Trace(states, steps)
+        replay(enc.concrete, out)
+        return out
+
+
+def search(
+    enc: Encoding,
+    goals: Mapping[str, Goal],
+    depth: int,
+    *,
+    lemmas: Sequence[str] = (),
+    timeout_ms: int | None = None,
+    on_depth: Callable[[int, float], None] | None = None,
+) -> BmcResult:
+    """Find the shortest trace to each goal, up to ``depth`` steps."""
+    result = BmcResult()
+    unrolling = Unrolling(enc, lemmas=lemmas, timeout_ms=timeout_ms)
+    start = time.perf_counter()
+    open_goals = dict(goals)
+    for k in range(depth + 1):
+        t0 = time.perf_counter()
+        if k > 0:
+            unrolling.extend()
+        terms = {name: g(enc, k) for name, g in open_goals.items()}
+        terms = {name: t for name, t in terms.items() if t is not None}
+        while terms:
+            model = unrolling.check(z3.Or(*terms.values()))
+            if model is None:
+                break
+            trace = unrolling.trace(model)
+            hit = [name for name, t in terms.items() if z3.is_true(model.eval(t, model_completion=True))]
+            for name in hit:
+                result.reached[name] = Reached(k, trace, time.perf_counter() - start)
+                del terms[name]
+                del open_goals[name]
+        result.depth = k
+        result.seconds_per_depth.append(time.perf_counter() - t0)
+        if on_depth is not None:
+            on_depth(k, time.perf_counter() - t0)
+        if not open_goals:
+            break
+    return result

@@ -1,0 +1,243 @@
+"""The model's state: frozen dataclasses generic over a domain's term types.
+
+Concretely a ``State[bool, int]`` holds Python values and is hashable (the
+explicit search keeps sets of them); symbolically the same classes hold z3
+terms. Each field says which CPython variable it mirrors, or that it is a
+*ghost*: a variable CPython does not have, kept only so that a property can be
+stated (who requested a drop, how many calls ran, ...). Ghost fields carry
+``ghost=True`` in their metadata; traces show them apart.
+
+The sort of every scalar field (bool, int or word) is in its metadata too, so
+that the symbolic domain can make a variable of the right sort for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Generic, Literal
+
+from model.config import Config
+from model.domain import B, Domain, I
+from model.phases import Phase, Stage
+
+Sort = Literal["bool", "int", "word"]
+
+NULL = -1
+"""A NULL ``PyThreadState *`` in an int-valued field."""
+
+
+def _field(sort: Sort, *, ghost: bool = False) -> Any:
+    return dataclasses.field(metadata={"sort": sort, "ghost": ghost})
+
+
+def bool_field(*, ghost: bool = False) -> Any:
+    return _field("bool", ghost=ghost)
+
+
+def int_field(*, ghost: bool = False) -> Any:
+    return _field("int", ghost=ghost)
+
+
+def word_field(*, ghost: bool = False) -> Any:
+    return _field("word", ghost=ghost)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame(Generic[B, I]):
+    """One ``_Py_HandlePending`` pass in progress (Python/ceval_gil.c, CPython 3.13)."""
+
+    stage: I = int_field()
+    """:class:`~model.phases.Stage` reached."""
+    snap: I = word_field()
+    """The one snapshot of ``eval_breaker & _PY_EVAL_EVENTS_MASK`` the pass acts on."""
+    idx: I = int_field()
+    """SCAN: next signal to look at; HANDLER: the signal whose handler runs;
+    DRAIN/CALLBACK: the ``_make_pending_calls`` loop counter ``i``."""
+    drop_due: B = bool_field(ghost=True)
+    """A drop request was set when the pass started and is not honoured yet."""
+    calls_due_interp: B = bool_field(ghost=True)
+    """The pass started eligible to run the per-interpreter queue's head call."""
+    calls_due_main: B = bool_field(ghost=True)
+    """The pass started eligible to run the main-thread queue's head call."""
+    signals_due: I = word_field(ghost=True)
+    """Signals (bit per model signal) tripped when the pass started, not yet handled."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadState(Generic[B, I]):
+    """One ``PyThreadState`` and where its OS thread is in the protocol."""
+
+    phase: I = int_field()
+    """:class:`~model.phases.Phase`."""
+    c_code: B = bool_field()
+    """Detached inside ``Py_BEGIN_ALLOW_THREADS`` (may call C APIs without the GIL)."""
+    saved_switchnum: I = int_field()
+    """``saved_switchnum`` local of ``take_gil``'s wait loop."""
+    drop_requested: B = bool_field()
+    """``drop_requested`` local of ``take_gil``: this waiter set a drop request."""
+    breaker: I = word_field()
+    """``tstate->eval_breaker``: event bits and the instrumentation version above them."""
+    async_exc: I = int_field()
+    """``tstate->async_exc``: 0 for NULL, else the id of the pending exception."""
+    depth: I = int_field()
+    """Number of passes in progress (0: plain bytecode; see :data:`~model.phases.MAX_DEPTH`)."""
+    adding: I = int_field()
+    """Between the push and the signal of ``_PyEval_AddPendingCall``:
+    0 none, 1 per-interpreter queue, 2 main-thread queue."""
+    f0: Frame[B, I] = dataclasses.field(metadata={"sort": "frame"})
+    f1: Frame[B, I] = dataclasses.field(metadata={"sort": "frame"})
+    async_posted: I = int_field(ghost=True)
+    """Exceptions posted to this thread so far (the next one gets this id + 1)."""
+    async_delivered: I = int_field(ghost=True)
+    """Id of the last exception delivered."""
+    async_deliveries: I = int_field(ghost=True)
+    """Number of deliveries."""
+    must_yield: B = bool_field(ghost=True)
+    """Dropped the GIL with a drop request set on it, and no other thread took
+    the GIL since."""
+    spurious_wake: B = bool_field(ghost=True)
+    """Its last ``switch_cond`` wait ended before any switch (a spurious wake-up)."""
+    drop_missed: I = int_field(ghost=True)
+    """Passes that completed without error and without honouring a drop request
+    that was set when they started."""
+    drop_missed_any: I = int_field(ghost=True)
+    """The same, counting passes that ended with an error too."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingQueue(Generic[B, I]):
+    """A ``struct _pending_calls`` ring (pycore_ceval_state.h, CPython 3.13).
+
+    Deviates: the ring ``calls[first..next)`` is stored rotated so that
+    ``calls[0]`` is the oldest entry (CPython's ``calls[first]``); ``first`` and
+    ``next`` are not modelled because no decision of the protocol reads them.
+    An entry is the id of the call (ids are given in acceptance order, from 0).
+    """
+
+    calls: tuple[I, ...] = dataclasses.field(metadata={"sort": "array"})
+    """The entries; unused slots hold 0. An array leaf: one z3 array symbolically."""
+    npending: I = int_field()
+    added: I = int_field(ghost=True)
+    """Calls accepted so far; the next accepted call gets this id."""
+    refused: I = int_field(ghost=True)
+    """Adds refused because the queue was full."""
+    ran: I = int_field(ghost=True)
+    """One more than the highest id started so far (0: none)."""
+    started: I = int_field(ghost=True)
+    """Number of calls popped and started."""
+    last_started: I = int_field(ghost=True)
+    """Id of the call popped last."""
+    missed: I = int_field(ghost=True)
+    """Eligible passes that completed without error and without running the
+    call at the head (reset when a call is popped)."""
+    swallowed: B = bool_field(ghost=True)
+    """Since a call of this queue was last popped, ``make_pending_calls`` handed a
+    CALLS_TO_DO bit that was to serve this queue to a drain that will not serve
+    it: a check point inside a callback handed it to its own drain
+    (``handling_thread == tstate``: the bit is cleared), or, for the main-thread
+    queue, the main thread handed it to another thread's drain."""
+
+
+@dataclass(frozen=True, slots=True)
+class State(Generic[B, I]):
+    """The whole protocol state of one interpreter with its GIL."""
+
+    locked: B = bool_field()
+    """``gil->locked`` (the uninitialised value -1 is not modelled)."""
+    last_holder: I = int_field()
+    """``gil->last_holder``: thread id, never reset on release."""
+    switch_number: I = int_field()
+    """``gil->switch_number``."""
+    finalizing: B = bool_field()
+    """``_PyRuntimeState_GetFinalizing() != NULL``; the finalizing thread is main."""
+    instrumentation_version: I = word_field()
+    """``interp->ceval.instrumentation_version``."""
+    handling_thread: I = int_field()
+    """``interp->ceval.pending.handling_thread`` (:data:`NULL` or a thread id)."""
+    drain_npending: I = int_field()
+    """``npending`` local of ``_make_pending_calls``: the count read at the last pop."""
+    interp_q: PendingQueue[B, I] = dataclasses.field(metadata={"sort": "queue"})
+    """``interp->ceval.pending``."""
+    main_q: PendingQueue[B, I] = dataclasses.field(metadata={"sort": "queue"})
+    """``_PyRuntime.ceval.pending_mainthread``."""
+    is_tripped: B = bool_field()
+    """``is_tripped`` in Modules/signalmodule.c."""
+    tripped: tuple[B, ...] = dataclasses.field(metadata={"sort": "bool"})
+    """``Handlers[sig].tripped`` for each model signal."""
+    trip_stage: tuple[I, ...] = dataclasses.field(metadata={"sort": "int"})
+    """Progress of ``trip_signal`` per signal: 0 idle, 1 ``tripped`` set,
+    2 ``is_tripped`` set (the main thread's bit is next)."""
+    signal_missed: tuple[I, ...] = dataclasses.field(metadata={"sort": "int", "ghost": True})
+    """Per signal: main-thread passes that completed without error while the
+    signal was due and did not handle it."""
+    threads: tuple[ThreadState[B, I], ...] = dataclasses.field(metadata={"sort": "threads"})
+
+
+def empty_frame(d: Domain[B, I]) -> Frame[B, I]:
+    return Frame(
+        stage=d.int_(Stage.NONE),
+        snap=d.word(0),
+        idx=d.int_(0),
+        drop_due=d.bool_(False),
+        calls_due_interp=d.bool_(False),
+        calls_due_main=d.bool_(False),
+        signals_due=d.word(0),
+    )
+
+
+def _empty_queue(d: Domain[B, I], capacity: int) -> PendingQueue[B, I]:
+    return PendingQueue(
+        calls=tuple(d.int_(0) for _ in range(capacity)),
+        npending=d.int_(0),
+        added=d.int_(0),
+        refused=d.int_(0),
+        ran=d.int_(0),
+        started=d.int_(0),
+        last_started=d.int_(0),
+        missed=d.int_(0),
+        swallowed=d.bool_(False),
+    )
+
+
+def initial_state(cfg: Config, d: Domain[B, I]) -> State[B, I]:
+    """The state after ``Py_Initialize``: main holds the GIL, the other threads are
+    created and about to attach (``take_gil``), nothing is pending."""
+
+    def thread(tid: int) -> ThreadState[B, I]:
+        return ThreadState(
+            phase=d.int_(Phase.HOLDING if tid == 0 else Phase.DETACHED),
+            c_code=d.bool_(False),
+            saved_switchnum=d.int_(0),
+            drop_requested=d.bool_(False),
+            breaker=d.word(0),
+            async_exc=d.int_(0),
+            depth=d.int_(0),
+            adding=d.int_(0),
+            f0=empty_frame(d),
+            f1=empty_frame(d),
+            async_posted=d.int_(0),
+            async_delivered=d.int_(0),
+            async_deliveries=d.int_(0),
+            must_yield=d.bool_(False),
+            spurious_wake=d.bool_(False),
+            drop_missed=d.int_(0),
+            drop_missed_any=d.int_(0),
+        )
+
+    return State(
+        locked=d.bool_(True),
+        last_holder=d.int_(0),
+        switch_number=d.int_(0),
+        finalizing=d.bool_(False),
+        instrumentation_version=d.word(0),
+        handling_thread=d.int_(NULL),
+        drain_npending=d.int_(0),
+        interp_q=_empty_queue(d, cfg.interp_capacity),
+        main_q=_empty_queue(d, cfg.main_capacity),
+        is_tripped=d.bool_(False),
+        tripped=tuple(d.bool_(False) for _ in range(cfg.signals)),
+        trip_stage=tuple(d.int_(0) for _ in range(cfg.signals)),
+        signal_missed=tuple(d.int_(0) for _ in range(cfg.signals)),
+        threads=tuple(thread(t) for t in range(cfg.threads)),
+    )
