@@ -13,6 +13,7 @@ Protected by the per-interpreter queue's mutex (``pending->mutex``):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from impl.breaker import EVENTS_MASK, Bit, _check_version
@@ -41,6 +42,7 @@ class EvalBreaker:
     main_thread: ThreadState
     gc_hook: Callable[[ThreadState], object]
     _trace: Trace | None
+    _lin: threading.RLock | None
     _handling_thread: ThreadState | None
     _instrumentation_version: int
     _signals: SignalState
@@ -119,9 +121,14 @@ class EvalBreaker:
         self._handle_pending(ts)
 
     def _handle_pending(self, ts: ThreadState) -> None:
-        bits = ts.breaker._value
-        if self._trace is not None:
-            self._trace(TraceEvent("handle_pending", ts.id, {"bits": bits}))
+        lin = self._lin
+        if lin is None:
+            bits = ts.breaker._value
+        else:
+            with lin:  # the snapshot and its event are one step (impl.trace)
+                bits = ts.breaker._value
+                if self._trace is not None:
+                    self._trace(TraceEvent("handle_pending", ts.id, {"bits": bits}))
         if bits & _STOP:
             ts.breaker._clear(_STOP)
             self.gil.release(ts)
@@ -131,9 +138,13 @@ class EvalBreaker:
         if bits & _CALLS:
             self._make_pending_calls(ts)
         if bits & _GC:
-            ts.breaker._clear(_GC)
-            if self._trace is not None:
-                self._trace(TraceEvent("gc.run", ts.id))
+            if lin is None:
+                ts.breaker._clear(_GC)
+            else:
+                with lin:
+                    ts.breaker._clear(_GC)
+                    if self._trace is not None:
+                        self._trace(TraceEvent("gc.run", ts.id))
             self.gc_hook(ts)
         if bits & _DROP:
             # Give another thread a chance.
@@ -141,20 +152,43 @@ class EvalBreaker:
             # Other threads may run now.
             self.gil.acquire(ts)
         if bits & _ASYNC:
-            ts.breaker._clear(_ASYNC)
-            exc = ts._exchange_async_exc(None)
+            if lin is None:
+                ts.breaker._clear(_ASYNC)
+                exc = ts._exchange_async_exc(None)
+            else:
+                with lin:
+                    ts.breaker._clear(_ASYNC)
+                    exc = ts._exchange_async_exc(None)
+                    if self._trace is not None:
+                        if exc is None:
+                            self._trace(TraceEvent("async_exc.none", ts.id))
+                        else:
+                            self._trace(TraceEvent("async_exc.raise", ts.id, {"exc": exc}))
             if exc is not None:
-                if self._trace is not None:
-                    self._trace(TraceEvent("async_exc.raise", ts.id, {"exc": exc}))
                 raise exc
 
     def _handle_signals(self, ts: ThreadState) -> None:
-        """Mirrors ``handle_signals()`` in Python/ceval_gil.c (CPython 3.13)."""
-        ts.breaker._clear(_SIGNALS)
-        if not ts.is_main:  # _Py_ThreadCanHandleSignals()
+        """Mirrors ``handle_signals()`` in Python/ceval_gil.c (CPython 3.13).
+
+        Then ``_PyErr_CheckSignalsTstate()`` (Modules/signalmodule.c): the test
+        and reset of ``is_tripped`` here, the scan in
+        :meth:`impl.signals.SignalState.scan`.
+        """
+        lin = self._lin
+        if lin is None:
+            ts.breaker._clear(_SIGNALS)
+            # _Py_ThreadCanHandleSignals()
+            scan = ts.is_main and self._signals.begin_check()
+        else:
+            with lin:  # the bit, is_tripped and the event are one step (impl.trace)
+                ts.breaker._clear(_SIGNALS)
+                scan = ts.is_main and self._signals.begin_check()
+                if self._trace is not None:
+                    self._trace(TraceEvent("handle_signals", ts.id, {"scan": scan}))
+        if not scan:
             return
         try:
-            self._signals.check(ts)
+            self._signals.scan(ts)
         except BaseException:
             # On failure, re-schedule a call to handle_signals().
             ts.breaker._set(_SIGNALS)
@@ -178,19 +212,14 @@ class EvalBreaker:
         check_callable(fn)
         queue = self.pending_main if main_only else self.pending
         seq = queue._push(fn)
-        if main_only:
-            target: ThreadState | None = self.main_thread
+        if not main_only:
+            self._signal_active_thread(_CALLS)
+        elif self._lin is None:
             self.main_thread.breaker._set(_CALLS)
         else:
-            target = self._signal_active_thread(_CALLS)
-        if self._trace is not None:
-            self._trace(
-                TraceEvent(
-                    "add_pending_call.signal",
-                    None,
-                    {"target": None if target is None else target.id},
-                )
-            )
+            with self._lin:
+                self.main_thread.breaker._set(_CALLS)
+                self._trace_signal(self.main_thread)
         if seq is None:
             raise queue._full()
 
@@ -201,12 +230,32 @@ class EvalBreaker:
         to attach sets it from ``update_eval_breaker_for_thread``.
         """
         gil = self.gil
+        lin = self._lin
         with gil._mutex:
-            holder = gil._last_holder
-            if gil._locked and holder is not None and holder.interp is self:
-                holder.breaker._set(bit)
-                return holder
-        return None
+            if lin is not None:
+                lin.acquire()
+            try:
+                holder = gil._last_holder
+                target = None
+                if gil._locked and holder is not None and holder.interp is self:
+                    holder.breaker._set(bit)
+                    target = holder
+                if lin is not None:
+                    self._trace_signal(target)
+                return target
+            finally:
+                if lin is not None:
+                    lin.release()
+
+    def _trace_signal(self, target: ThreadState | None) -> None:
+        if self._trace is not None:
+            self._trace(
+                TraceEvent(
+                    "add_pending_call.signal",
+                    None,
+                    {"target": None if target is None else target.id},
+                )
+            )
 
     @property
     def handling_thread(self) -> ThreadState | None:
@@ -238,27 +287,38 @@ class EvalBreaker:
 
     def _make_pending_calls(self, ts: ThreadState) -> None:
         trace = self._trace
+        lin = self._lin
         pending = self.pending
         with pending._mutex:
-            handling = self._handling_thread
-            if handling is not None:
-                # Another drain is running (maybe ours, re-entered from a callback):
-                # hand it the bit so that not every thread keeps tripping.
-                handling.breaker._set(_CALLS)
-                ts.breaker._clear(_CALLS)
-                if trace is not None:
-                    trace(
-                        TraceEvent(
-                            "make_pending_calls.busy", ts.id, {"handling_thread": handling.id}
+            if lin is not None:
+                lin.acquire()
+            try:
+                handling = self._handling_thread
+                if handling is not None:
+                    # Another drain is running (maybe ours, re-entered from a callback):
+                    # hand it the bit so that not every thread keeps tripping.
+                    handling.breaker._set(_CALLS)
+                    ts.breaker._clear(_CALLS)
+                    if trace is not None:
+                        trace(
+                            TraceEvent(
+                                "make_pending_calls.busy", ts.id, {"handling_thread": handling.id}
+                            )
                         )
-                    )
-                return
-            self._handling_thread = ts
-        if trace is not None:
-            trace(TraceEvent("make_pending_calls.start", ts.id))
-        # Unsignal before starting to call callbacks, so that any callback added
-        # in-between re-signals.
-        ts.breaker._clear(_CALLS)
+                    return
+                self._handling_thread = ts
+                if lin is not None:
+                    # Traced, the unsignal happens here, in this step (see impl.trace).
+                    ts.breaker._clear(_CALLS)
+                    if trace is not None:
+                        trace(TraceEvent("make_pending_calls.start", ts.id))
+            finally:
+                if lin is not None:
+                    lin.release()
+        if lin is None:
+            # Unsignal before starting to call callbacks, so that any callback added
+            # in-between re-signals.
+            ts.breaker._clear(_CALLS)
         self._drain(ts, pending, "maxloop")
         if ts.is_main:
             self._drain(ts, self.pending_main, "maxloop_main")
@@ -279,9 +339,14 @@ class EvalBreaker:
             self._resignal(ts, leftover)
 
     def _resignal(self, ts: ThreadState, reason: str) -> None:
-        ts.breaker._set(_CALLS)
-        if self._trace is not None:
-            self._trace(TraceEvent("make_pending_calls.resignal", ts.id, {"reason": reason}))
+        lin = self._lin
+        if lin is None:
+            ts.breaker._set(_CALLS)
+            return
+        with lin:
+            ts.breaker._set(_CALLS)
+            if self._trace is not None:
+                self._trace(TraceEvent("make_pending_calls.resignal", ts.id, {"reason": reason}))
 
     # -- asynchronous exceptions --------------------------------------------------------
     def set_async_exc(self, ts: ThreadState, exc: AsyncExc | None) -> None:
@@ -302,10 +367,16 @@ class EvalBreaker:
         """
         self._check_own("set_async_exc", ts)
         _check_async_exc(exc)
-        ts._exchange_async_exc(exc)
-        ts.breaker._set(_ASYNC)
-        if self._trace is not None:
-            self._trace(TraceEvent("async_exc.set", None, {"target": ts.id, "exc": exc}))
+        lin = self._lin
+        if lin is None:
+            ts._exchange_async_exc(exc)
+            ts.breaker._set(_ASYNC)
+            return
+        with lin:  # the exchange, the bit and the event are one step (impl.trace)
+            ts._exchange_async_exc(exc)
+            ts.breaker._set(_ASYNC)
+            if self._trace is not None:
+                self._trace(TraceEvent("async_exc.set", None, {"target": ts.id, "exc": exc}))
 
 
 def _check_async_exc(exc: object) -> None:

@@ -105,6 +105,7 @@ class GIL:
         "_interp",
         "_interval",
         "_last_holder",
+        "_lin",
         "_locked",
         "_mutex",
         "_observer",
@@ -142,6 +143,8 @@ class GIL:
         self._observer = observer
         self._trace = trace
         self._interp: Interpreter | None = None
+        # The linearization lock of a traced interpreter (see impl.trace); None untraced.
+        self._lin: threading.RLock | None = threading.RLock() if trace is not None else None
 
     # -- read-only state ----------------------------------------------------------------
     @property
@@ -207,9 +210,14 @@ class GIL:
             holder = self._last_holder
             if not self._locked or holder is None:
                 raise GilProtocolError("request_drop: GIL is not locked")
-            holder.breaker._set(_DROP)
-            if self._trace is not None:
-                self._trace(TraceEvent("drop_request.set", None, {"holder": holder.id}))
+            lin = self._lin
+            if lin is None:
+                holder.breaker._set(_DROP)
+                return
+            with lin:
+                holder.breaker._set(_DROP)
+                if self._trace is not None:
+                    self._trace(TraceEvent("drop_request.set", None, {"holder": holder.id}))
 
     def acquire(self, ts: ThreadState) -> None:
         """Take the GIL for ``ts``, waiting as long as it takes.
@@ -241,9 +249,11 @@ class GIL:
                 trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "entry"}))
             raise MustExit(f"take_gil: thread {ts.id} must exit: the interpreter is finalizing")
 
+        lin = self._lin
         mutex = self._mutex
         mutex.acquire()
         mutex_held = True
+        exiting = False
         try:
             drop_requested = False
             if self._locked:
@@ -256,48 +266,87 @@ class GIL:
                 ts._take_saved_switch_number = saved_switchnum
                 ts._take_drop_requested = drop_requested
                 timed_out = self._wait_for_gil(ts, saved_switchnum, interval)
-                # If we timed out and no switch occurred in the meantime, it is
-                # time to ask the GIL-holding thread to drop it.
-                if timed_out and self._reread_locked() and self._switch_number == saved_switchnum:
-                    holder = self._last_holder
-                    assert holder is not None
-                    if interp._must_exit(ts):
-                        ts.phase = Phase.EXITED
-                        ts._take_saved_switch_number = None
-                        mutex_held = False
-                        mutex.release()
-                        # gh-96387: reset the request this loop made, or drop_gil()
-                        # could wait forever for this exiting thread. Requests by
-                        # other waiters are wiped too; they ask again.
-                        if drop_requested:
-                            holder.breaker._clear(_DROP)
-                            if trace is not None:
-                                trace(
-                                    TraceEvent("drop_request.reset", ts.id, {"holder": holder.id})
-                                )
-                        if trace is not None:
-                            trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "wait"}))
-                        raise MustExit(
-                            f"take_gil: thread {ts.id} must exit: the interpreter is finalizing"
-                        )
-                    holder.breaker._set(_DROP)
-                    drop_requested = True
+                # Traced: the wake-up and the drop request are one step (impl.trace).
+                if lin is not None:
+                    lin.acquire()
+                try:
                     if trace is not None:
-                        trace(TraceEvent("drop_request.set", ts.id, {"holder": holder.id}))
+                        trace(TraceEvent("take_gil.wake", ts.id, {"timed_out": timed_out}))
+                    # If we timed out and no switch occurred in the meantime, it is
+                    # time to ask the GIL-holding thread to drop it.
+                    if (
+                        timed_out
+                        and self._reread_locked()
+                        and self._switch_number == saved_switchnum
+                    ):
+                        holder = self._last_holder
+                        assert holder is not None
+                        if interp._must_exit(ts):
+                            ts.phase = Phase.EXITED
+                            ts._take_saved_switch_number = None
+                            mutex_held = False
+                            mutex.release()
+                            # gh-96387: reset the request this loop made, or drop_gil()
+                            # could wait forever for this exiting thread. Requests by
+                            # other waiters are wiped too; they ask again.
+                            if drop_requested:
+                                holder.breaker._clear(_DROP)
+                                if trace is not None:
+                                    trace(
+                                        TraceEvent(
+                                            "drop_request.reset", ts.id, {"holder": holder.id}
+                                        )
+                                    )
+                            if trace is not None:
+                                trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "wait"}))
+                            raise MustExit(
+                                f"take_gil: thread {ts.id} must exit: the interpreter is finalizing"
+                            )
+                        holder.breaker._set(_DROP)
+                        drop_requested = True
+                        if trace is not None:
+                            trace(TraceEvent("drop_request.set", ts.id, {"holder": holder.id}))
+                finally:
+                    if lin is not None:
+                        lin.release()
 
             # This mutex must be taken before modifying last_holder: see drop_gil().
+            # The acquisition's tail runs under it too, so that a traced
+            # take_gil.acquire is one step with the last_holder write (impl.trace).
             with self._switch_mutex:
-                self._locked = True
-                switched = ts is not self._last_holder
-                if switched:
-                    self._last_holder = ts
-                    self._switch_number += 1
-                ts._take_saved_switch_number = None
-                if self._switch_waiters:
-                    self._waiter.notify(self._switch_cond, BlockPoint.SWITCH_COND)
+                if lin is not None:
+                    lin.acquire()
+                try:
+                    self._locked = True
+                    switched = ts is not self._last_holder
+                    if switched:
+                        self._last_holder = ts
+                        self._switch_number += 1
+                    ts._take_saved_switch_number = None
+                    if self._switch_waiters:
+                        self._waiter.notify(self._switch_cond, BlockPoint.SWITCH_COND)
+                    finalizing = interp._finalizing
+                    exiting = finalizing is not None and finalizing is not ts
+                    if not exiting:
+                        ts.holds_gil = True
+                        ts.phase = Phase.HOLDING
+                        breaker = ts.breaker
+                        if breaker._events & _DROP:  # unsetting an unset bit is a no-op
+                            breaker._clear(_DROP)
+                        interp._update_eval_breaker_for_thread(ts)
+                        if trace is not None:
+                            trace(
+                                TraceEvent(
+                                    "take_gil.acquire",
+                                    ts.id,
+                                    {"switch_number": self._switch_number, "switched": switched},
+                                )
+                            )
+                finally:
+                    if lin is not None:
+                        lin.release()
 
-            finalizing = interp._finalizing
-            if finalizing is not None and finalizing is not ts:
+            if exiting:
                 # bpo-36475: a thread that waited here while Py_Finalize() ran.
                 ts.phase = Phase.EXITED
                 mutex_held = False
@@ -306,21 +355,6 @@ class GIL:
                     trace(TraceEvent("take_gil.must_exit", ts.id, {"at": "acquired"}))
                 self._drop_final(ts.id)
                 raise MustExit(f"take_gil: thread {ts.id} must exit: the interpreter is finalizing")
-
-            ts.holds_gil = True
-            ts.phase = Phase.HOLDING
-            breaker = ts.breaker
-            if breaker._events & _DROP:  # unsetting an unset bit is a no-op
-                breaker._clear(_DROP)
-            interp._update_eval_breaker_for_thread(ts)
-            if trace is not None:
-                trace(
-                    TraceEvent(
-                        "take_gil.acquire",
-                        ts.id,
-                        {"switch_number": self._switch_number, "switched": switched},
-                    )
-                )
         except BaseException:
             if ts.phase is Phase.TAKE_WAIT:  # the waiter failed (e.g. a hang guard)
                 ts.phase = Phase.DETACHED
@@ -355,8 +389,6 @@ class GIL:
             self._cond_waiters -= 1
         if observer is not None:
             observer.on_wake(ts, BlockPoint.TAKE_GIL, timed_out)
-        if trace is not None:
-            trace(TraceEvent("take_gil.wake", ts.id, {"timed_out": timed_out}))
         return timed_out
 
     def release(self, ts: ThreadState) -> None:
@@ -388,8 +420,11 @@ class GIL:
             ts.phase = Phase.RELEASING
             if self._cond_waiters:
                 self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
-            if self._trace is not None:
-                self._trace(TraceEvent("drop_gil", ts.id, {"final_release": False}))
+            lin = self._lin
+            if lin is not None:
+                with lin:
+                    if self._trace is not None:
+                        self._trace(TraceEvent("drop_gil", ts.id, {"final_release": False}))
 
         breaker = ts.breaker
         if not breaker._events & _DROP:

@@ -78,16 +78,20 @@ class Interpreter(EvalBreaker):
         self._threads_lock = threading.Lock()
         self._threads: list[ThreadState] = []
         self.main_thread = self._add_thread(is_main=True)
+        # One linearization lock for every traced step (see impl.trace); None untraced.
+        self._lin = self.gil._lin
         self.pending = Pending(PER_INTERP_MAX, PER_INTERP_MAXLOOP)
         self.pending.name = "interp"
         self.pending._trace = trace
+        self.pending._lin = self._lin
         self.pending_main = Pending(MAIN_MAX)
         self.pending_main.name = "main"
         self.pending_main._trace = trace
+        self.pending_main._lin = self._lin
         self._handling_thread: ThreadState | None = None
         self._finalizing: ThreadState | None = None
         self._instrumentation_version = 0
-        self._signals = SignalState(self.main_thread, trace)
+        self._signals = SignalState(self.main_thread, trace, self._lin)
 
     # -- threads ----------------------------------------------------------------------------
     def _add_thread(self, *, is_main: bool) -> ThreadState:

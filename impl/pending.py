@@ -48,7 +48,7 @@ class Pending:
             means ``capacity`` (CPython's ``maxloop == 0``).
     """
 
-    __slots__ = ("_calls", "_max", "_maxloop", "_mutex", "_seq", "_trace", "name")
+    __slots__ = ("_calls", "_lin", "_max", "_maxloop", "_mutex", "_seq", "_trace", "name")
 
     def __init__(self, capacity: int = 32, max_per_pass: int | None = None) -> None:
         self._max = _check_count("capacity", capacity, 300)
@@ -61,6 +61,8 @@ class Pending:
         self._mutex = threading.Lock()
         self._seq = 0
         self._trace: Trace | None = None
+        self._lin: threading.RLock | None = None
+        """The interpreter's linearization lock when traced (see :mod:`impl.trace`)."""
         self.name = "pending"
 
     def __len__(self) -> int:
@@ -106,28 +108,34 @@ class Pending:
         return PendingFull(f"add_pending_call: the {self.name} queue is full ({self._max} calls)")
 
     def _push(self, fn: PendingCall) -> int | None:
+        lin = self._lin
         with self._mutex:
-            if len(self._calls) >= self._max:
-                seq = None
-            else:
-                self._seq += 1
-                seq = self._seq
-                self._calls.append((seq, fn))
-            npending = len(self._calls)
-        if self._trace is not None:
-            self._trace(
-                TraceEvent(
-                    "add_pending_call.push",
-                    None,
-                    {
-                        "queue": self.name,
-                        "call": seq,
-                        "fn": fn,
-                        "full": seq is None,
-                        "npending": npending,
-                    },
-                )
-            )
+            if lin is not None:
+                lin.acquire()
+            try:
+                if len(self._calls) >= self._max:
+                    seq = None
+                else:
+                    self._seq += 1
+                    seq = self._seq
+                    self._calls.append((seq, fn))
+                if self._trace is not None:
+                    self._trace(
+                        TraceEvent(
+                            "add_pending_call.push",
+                            None,
+                            {
+                                "queue": self.name,
+                                "call": seq,
+                                "fn": fn,
+                                "full": seq is None,
+                                "npending": len(self._calls),
+                            },
+                        )
+                    )
+            finally:
+                if lin is not None:
+                    lin.release()
         return seq
 
     def drain(self, actor: int | None = None) -> int:
@@ -144,22 +152,43 @@ class Pending:
         happens because ``max_per_pass >= 1``.
         """
         trace = self._trace
+        lin = self._lin
         npending = -1
         for _ in range(self._maxloop):
             with self._mutex:
-                item = self._calls.popleft() if self._calls else None
-                npending = len(self._calls)
+                if lin is not None:
+                    lin.acquire()
+                try:
+                    item = self._calls.popleft() if self._calls else None
+                    npending = len(self._calls)
+                    if trace is not None:
+                        if item is None:
+                            trace(
+                                TraceEvent(
+                                    "make_pending_calls.loop_end",
+                                    actor,
+                                    {"queue": self.name, "reason": "empty", "npending": npending},
+                                )
+                            )
+                        else:
+                            trace(
+                                TraceEvent(
+                                    "make_pending_calls.pop",
+                                    actor,
+                                    {
+                                        "queue": self.name,
+                                        "call": item[0],
+                                        "fn": item[1],
+                                        "npending": npending,
+                                    },
+                                )
+                            )
+                finally:
+                    if lin is not None:
+                        lin.release()
             if item is None:
-                break
+                return npending
             seq, fn = item
-            if trace is not None:
-                trace(
-                    TraceEvent(
-                        "make_pending_calls.pop",
-                        actor,
-                        {"queue": self.name, "call": seq, "fn": fn, "npending": npending},
-                    )
-                )
             try:
                 fn()
             except BaseException as exc:
@@ -172,4 +201,12 @@ class Pending:
                 raise
             if trace is not None:
                 trace(TraceEvent("callback.return", actor, {"queue": self.name, "call": seq}))
+        if trace is not None:
+            trace(
+                TraceEvent(
+                    "make_pending_calls.loop_end",
+                    actor,
+                    {"queue": self.name, "reason": "maxloop", "npending": npending},
+                )
+            )
         return npending

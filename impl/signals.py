@@ -13,6 +13,7 @@ tripping side (bpo-30703: the handler may interrupt a thread that holds one).
 from __future__ import annotations
 
 import signal
+import threading
 import typing
 from collections.abc import Callable
 from types import FrameType
@@ -45,11 +46,22 @@ def check_signum(op: str, signum: object) -> int:
 class SignalState:
     """``Handlers[]`` and ``is_tripped`` of one interpreter, plus the installed handlers."""
 
-    __slots__ = ("_handlers", "_previous", "_trace", "is_tripped", "main_thread", "tripped")
+    __slots__ = (
+        "_handlers",
+        "_lin",
+        "_previous",
+        "_trace",
+        "is_tripped",
+        "main_thread",
+        "tripped",
+    )
 
-    def __init__(self, main_thread: ThreadState, trace: Trace | None) -> None:
+    def __init__(
+        self, main_thread: ThreadState, trace: Trace | None, lin: threading.RLock | None = None
+    ) -> None:
         self.main_thread = main_thread
         self._trace = trace
+        self._lin = lin
         self.tripped = [False] * signal.NSIG
         self.is_tripped = False
         self._handlers: dict[int, Handler] = {}
@@ -63,12 +75,23 @@ class SignalState:
         cleared in PyErr_CheckSignals() before .tripped"), then
         ``_PyEval_SignalReceived()``, which sets SIGNALS on the main thread
         whatever thread the OS picked. There is no wakeup fd here.
+
+        Traced, the three writes and the event are one step under the
+        linearization lock (an ``RLock``, so a handler that interrupts the host
+        thread holding it re-enters instead of deadlocking; see :mod:`impl.trace`).
         """
-        self.tripped[signum] = True
-        self.is_tripped = True
-        self.main_thread.breaker._set(_SIGNALS)
-        if self._trace is not None:
-            self._trace(TraceEvent("signal.tripped", None, {"signum": signum}))
+        lin = self._lin
+        if lin is None:
+            self.tripped[signum] = True
+            self.is_tripped = True
+            self.main_thread.breaker._set(_SIGNALS)
+            return
+        with lin:
+            self.tripped[signum] = True
+            self.is_tripped = True
+            self.main_thread.breaker._set(_SIGNALS)
+            if self._trace is not None:
+                self._trace(TraceEvent("signal.tripped", None, {"signum": signum}))
 
     def check(self, ts: ThreadState) -> None:
         """Run the Python handlers of the tripped signals, lowest number first.
@@ -78,32 +101,70 @@ class SignalState:
         *before* the scan (a signal arriving during the scan is not lost), and
         for each tripped signal clear its flag and call its handler. If a
         handler raises, ``is_tripped`` is set again and the exception
-        propagates; the signals not yet scanned stay tripped.
+        propagates; the signals not yet scanned stay tripped. The two halves
+        are :meth:`begin_check` and :meth:`scan`.
 
         Deviates: a tripped signal with no handler installed any more is skipped
         silently; CPython writes an unraisable ``OSError("Signal N ignored due
         to race condition")`` (bpo-43406).
         """
+        if self.begin_check():
+            self.scan(ts)
+
+    def begin_check(self) -> bool:
+        """``if (!is_tripped) return 0; is_tripped = 0;``: whether to scan."""
         if not self.is_tripped:
-            return
+            return False
         self.is_tripped = False
+        return True
+
+    def scan(self, ts: ThreadState) -> None:
+        """The ``for (i = 1; i < Py_NSIG; i++)`` loop of ``_PyErr_CheckSignalsTstate()``.
+
+        Traced, each stretch of the loop up to the next handler (or to the end)
+        is one step with its event (``signal.handler`` or ``signal.scan_done``).
+        """
         trace = self._trace
+        lin = self._lin
         tripped = self.tripped
-        for signum in range(1, signal.NSIG):
-            if not tripped[signum]:
-                continue
-            tripped[signum] = False
-            handler = self._handlers.get(signum)
+        signum = 0
+        while True:
+            if lin is not None:
+                lin.acquire()
+            try:
+                handler: Handler | None = None
+                for num in range(signum + 1, signal.NSIG):
+                    if not tripped[num]:
+                        continue
+                    tripped[num] = False
+                    handler = self._handlers.get(num)
+                    if handler is not None:
+                        signum = num
+                        break
+                if trace is not None:
+                    if handler is None:
+                        trace(TraceEvent("signal.scan_done", ts.id))
+                    else:
+                        trace(TraceEvent("signal.handler", ts.id, {"signum": signum}))
+            finally:
+                if lin is not None:
+                    lin.release()
             if handler is None:
-                continue
-            if trace is not None:
-                trace(TraceEvent("signal.handler", ts.id, {"signum": signum}))
+                return
             try:
                 handler(signum, None)
             except BaseException as exc:
-                self.is_tripped = True
-                if trace is not None:
-                    trace(TraceEvent("signal.handler_raise", ts.id, {"signum": signum, "exc": exc}))
+                if lin is None:
+                    self.is_tripped = True
+                else:
+                    with lin:
+                        self.is_tripped = True
+                        if trace is not None:
+                            trace(
+                                TraceEvent(
+                                    "signal.handler_raise", ts.id, {"signum": signum, "exc": exc}
+                                )
+                            )
                 raise
 
     def install(self, signum: int, handler: Handler) -> None:

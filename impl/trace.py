@@ -30,6 +30,9 @@ Eval loop and ``_Py_HandlePending``:
   ``eval.check_point``          ``code``, ``pc``, ``op``: a check point found an
                                 event bit set and calls ``_Py_HandlePending``
   ``handle_pending``            ``bits``: the one snapshot the pass acts on
+  ``handle_signals``            ``scan``: SIGNALS_PENDING was unset; ``scan`` says
+                                ``is_tripped`` was set (and is now reset), so the
+                                handlers' scan follows (always false off main)
 
 Pending calls (``_PyEval_AddPendingCall``, ``make_pending_calls``):
   ``add_pending_call.push``     ``queue`` (``"interp"``/``"main"``), ``call`` (the
@@ -40,6 +43,10 @@ Pending calls (``_PyEval_AddPendingCall``, ``make_pending_calls``):
   ``make_pending_calls.busy``   ``handling_thread``: the bit was handed to it
   ``make_pending_calls.start``  this thread became ``handling_thread``
   ``make_pending_calls.pop``    ``queue``, ``call``, ``fn``, ``npending`` (after the pop)
+  ``make_pending_calls.loop_end`` ``queue``, ``reason``, ``npending``: one queue's
+                                ``_make_pending_calls`` loop ended, ``"empty"`` (a pop
+                                found nothing) or ``"maxloop"``; ``npending`` as read
+                                at the last pop
   ``callback.return``           ``queue``, ``call``
   ``callback.raise``            ``queue``, ``call``, ``exc`` (the exception)
   ``make_pending_calls.resignal`` ``reason``: ``"error"``, ``"maxloop"`` or
@@ -49,13 +56,39 @@ Pending calls (``_PyEval_AddPendingCall``, ``make_pending_calls``):
 Signals (Modules/signalmodule.c):
   ``signal.tripped``            ``signum`` (emitted inside the host signal handler)
   ``signal.handler``            ``signum``: the Python handler is about to run
+  ``signal.scan_done``          the scan found no further tripped signal
   ``signal.handler_raise``      ``signum``, ``exc``; ``is_tripped`` is set again
 
 Other:
   ``async_exc.set``             ``target``, ``exc``
   ``async_exc.raise``           ``exc``
+  ``async_exc.none``            ASYNC_EXCEPTION was set but ``async_exc`` was
+                                ``None`` (cancelled or already taken): nothing raised
   ``gc.run``                    GC_SCHEDULED was handled
   ``finalize``                  the interpreter is finalizing from now on
+
+Linearization
+-------------
+An interpreter made with ``trace=`` also has a *linearization lock* (an
+``RLock``, the innermost lock of the package; no wait happens under it). Each
+traced step whose effect another thread reads without the lock that guards it
+(eval-breaker bits, ``npending`` read by ``take_gil``, ``is_tripped`` and
+``tripped``, ``async_exc``) makes its reads, its writes and its event inside
+that lock: a waiter's wake-up with its drop request, the acquisition (under
+``switch_mutex``, with ``update_eval_breaker_for_thread``), the check point's
+snapshot, each push and pop with its signal, the start or hand-off of a drain,
+the end of a queue's loop on an empty pop, ``handle_signals`` and each stretch
+of the signal scan, a signal's trip, and both sides of an asynchronous
+exception. The other events are emitted under the protocol lock that orders
+their effect (``take_gil.wait`` under ``mutex``, ``drop_gil.switch_wait`` and
+``.switch_wake`` under ``switch_mutex``) or change nothing another thread reads.
+So the order of the events in the log is an order in which the steps could have
+happened one at a time: a behaviour a model can be asked to explain.
+
+Deviates (traced only): ``make_pending_calls`` unsets CALLS_TO_DO under the
+queue's mutex together with ``handling_thread = tstate``, closing CPython's
+window between the two; a push and signal that landed in that window ends the
+same way as one made just before it.
 """
 
 from __future__ import annotations
