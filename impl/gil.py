@@ -465,16 +465,43 @@ class GIL:
                 TraceEvent("drop_gil.switch_wake", ts.id, {"switched": self._last_holder is not ts})
             )
 
-    def _drop_final(self, actor: int) -> None:
-        """``drop_gil(interp, NULL, final_release=1)``: no last_holder fix-up, no switching.
+    def release_final(self, ts: ThreadState) -> None:
+        """``ts`` drops the GIL for the last time; it is gone afterwards.
+
+        Mirrors ``drop_gil(interp, tstate, final_release=1)`` in
+        Python/ceval_gil.c (CPython 3.13) as ``_PyThreadState_DeleteCurrent()``
+        calls it through ``_PyEval_ReleaseLock()``: ``last_holder = tstate``
+        (already so, ``ts`` holds the GIL), ``locked = 0``, ``holds_gil = 0``
+        and ``COND_SIGNAL(cond)``, and no forced switching even with a drop
+        request pending (gh-104341). ``ts`` ends in :attr:`Phase.EXITED`.
+
+        Raises:
+            GilProtocolError: ``"drop_gil: GIL is not locked"``, or
+                ``"drop_gil: thread N does not hold the GIL"``.
+        """
+        if not self._locked:
+            raise GilProtocolError("drop_gil: GIL is not locked")
+        if not ts.holds_gil or ts.interp.gil is not self:
+            raise GilProtocolError(f"drop_gil: thread {ts.id} does not hold the GIL")
+        self._last_holder = ts
+        self._drop_final(ts.id, ts)
+
+    def _drop_final(self, actor: int, ts: ThreadState | None = None) -> None:
+        """``drop_gil(interp, tstate, final_release=1)``: no switching.
 
         Mirrors the ``final_release`` path of ``drop_gil()`` in
-        Python/ceval_gil.c (CPython 3.13), used by an exiting ``take_gil``.
+        Python/ceval_gil.c (CPython 3.13): used by an exiting ``take_gil``
+        (``tstate`` NULL: no ``last_holder`` fix-up) and by
+        :meth:`release_final` (``ts`` stops holding the GIL and exits in the
+        same critical section).
         """
         if not self._locked:
             raise GilProtocolError("drop_gil: GIL is not locked")
         with self._mutex:
             self._locked = False
+            if ts is not None:
+                ts.holds_gil = False
+                ts.phase = Phase.EXITED
             if self._cond_waiters:
                 self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
             if self._trace is not None:

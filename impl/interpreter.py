@@ -127,6 +127,21 @@ class Interpreter(EvalBreaker):
         """
         self.gil.acquire(ts)
 
+    def delete_current_thread(self, ts: ThreadState) -> None:
+        """``ts``'s thread function returned: it releases the GIL for the last time.
+
+        Mirrors ``_PyThreadState_DeleteCurrent()`` in Python/pystate.c (CPython
+        3.13), whose ``_PyEval_ReleaseLock(interp, tstate, 1)`` is
+        :meth:`impl.GIL.release_final`. ``ts`` stays in :attr:`threads` with
+        phase EXITED and must not be used again.
+
+        Raises:
+            ValueError: ``ts`` belongs to another interpreter.
+            GilProtocolError: ``ts`` does not hold the GIL.
+        """
+        self._check_holds("PyThreadState_DeleteCurrent", ts)
+        self.gil.release_final(ts)
+
     # -- finalization ------------------------------------------------------------------
     @property
     def finalizing(self) -> ThreadState | None:
