@@ -134,10 +134,13 @@ class _FullQueueTolerantDomain:
     unchanged; the ``ite`` discards it anyway. Any other index still raises.
     """
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(CONCRETE, name)
+    def __init__(self) -> None:
+        for name in dir(CONCRETE):  # bound once: the model calls these in every guard
+            if not name.startswith("__"):
+                setattr(self, name, getattr(CONCRETE, name))
+        self.store = self._store
 
-    def store(self, arr: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
+    def _store(self, arr: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
         if index == len(arr):
             return arr
         return CONCRETE.store(arr, index, value)
@@ -350,6 +353,12 @@ class Lockstep:
     def instance(self, action: str, *args: int | bool | str) -> Instance:
         return self._by_key[(action, tuple(args))]
 
+    def body_return(self, t: int, ok: bool) -> Instance:
+        """The model instance that returns from ``t``'s innermost running body."""
+        body = self.running[(t, self.s.threads[t].depth - 1)]
+        action, args = body.returns
+        return self.instance(action, *args, ok)
+
     def model_where(self, t: int) -> str | None:
         """Where thread ``t`` stands in the model if that is a sync point, else None."""
         th = self.s.threads[t]
@@ -438,11 +447,10 @@ class Lockstep:
             if where is not None:
                 if th.phase != Phase.HOLDING or th.depth == 0:
                     return
-                body = self.running[(t, th.depth - 1)]
-                if body.behaviour == "park":
+                behaviour = self.running[(t, th.depth - 1)].behaviour
+                if behaviour == "park":
                     return
-                action, args = body.returns
-                self._fire(self.instance(action, *args, body.behaviour == "return"), fired)
+                self._fire(self.body_return(t, behaviour == "return"), fired)
                 continue
             nexts = [i for i in self._internal[t] if self._guard(i, self.s)]
             if len(nexts) != 1:
@@ -533,7 +541,7 @@ class Lockstep:
         if action == "thread_exit":
 
             def delete() -> None:
-                interp.delete_current_thread(ts)  # type: ignore[attr-defined]
+                interp.delete_current_thread(ts)
                 raise ThreadGone
 
             return delete
@@ -623,17 +631,24 @@ class Lockstep:
         t = inst.actor
         fired: list[Instance] = []
         if inst.action == "add_pending_call":
+            assert t is not None
             q = int(inst.args[1])
             calls = []
+            signal = self.instance("signal_pending_call", *inst.args)
             for _ in range(repeat):
                 before = (self.s.interp_q if q != MAINQ else self.s.main_q).npending
+                # The push, then the signalling half: always next for this thread
+                # (add_pending_call's docstring), so no search for the continuation.
                 self._fire(inst, fired)
-                self._continue(t, inst, fired)
+                self._fire(signal, fired)
+                if self.model_where(t) is None:
+                    raise ModelError(
+                        f"model: {label}: T{t} is at no sync point after {signal.label}"
+                    )
                 after = self.s.interp_q if q != MAINQ else self.s.main_q
                 ident = after.calls[before] if before < self.model.capacity(q) else -1
                 self.call_behaviour[(q, ident)] = behaviour
                 calls.append(Call(self, q, ident, behaviour))
-            assert t is not None
             self._command(t, inst.action, self._add_calls(self.workers[t], q, calls), label)
         elif inst.action == "trip_signal":
             self.handler_behaviour[int(inst.args[0])] = behaviour

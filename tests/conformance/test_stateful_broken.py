@@ -1,0 +1,70 @@
+"""The stateful tests catch deliberately broken implementations.
+
+Each broken implementation (tests/conformance/broken_impls.py) has one bug; the
+same state machine that passes on ``impl`` must find a divergence on it, and
+shrink it to a short program. The runs are derandomized (the same examples in
+the same order every time) and bounded, so this is fast and never flaky.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Final
+
+import pytest
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from tests.conformance.broken_impls import BROKEN
+from tests.conformance.harness import LEAKED, Divergence
+from tests.conformance.machine import GilConformance
+
+FIND: settings = settings(
+    max_examples=300,
+    stateful_step_count=50,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    verbosity=Verbosity.quiet,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+"""Find, don't shrink: finding takes about a second, shrinking a minute or two."""
+
+SHRUNK: Final = "no-notify-on-release"
+"""The one broken implementation whose failure is also shrunk (in seconds), to
+show the printed program Hypothesis reduces a divergence to."""
+
+
+def _settings(impl_name: str) -> settings:
+    if impl_name != SHRUNK:
+        return FIND
+    return settings(FIND, phases=[*FIND.phases, Phase.shrink])
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_workers() -> Iterator[None]:
+    LEAKED.clear()
+    yield
+    assert not LEAKED, f"teardown left workers behind: {LEAKED}"
+
+
+@pytest.mark.parametrize("impl_name", BROKEN)
+def test_broken_impl_is_caught(impl_name: str) -> None:
+    machine = type(
+        f"GilConformance_{impl_name.replace('-', '_')}", (GilConformance,), {"impl_name": impl_name}
+    )
+    start = time.perf_counter()
+    with pytest.raises(Divergence, match=r"^impl diverged from the model after step \d+ ") as info:
+        run_state_machine_as_test(machine, settings=_settings(impl_name))
+    elapsed = time.perf_counter() - start
+    # The report names the step and the first field that differs, with both values.
+    message = str(info.value)
+    assert re.search(r"\n  model: .*\n  impl:  ", message), message
+    print(f"{impl_name}: caught in {elapsed:.1f} s: {message.splitlines()[0]}")
+    if impl_name == SHRUNK:
+        # Shrunk to the two steps that show it: a waiter, then a release.
+        assert message.startswith("impl diverged from the model after step 2 "), message
