@@ -1,0 +1,241 @@
+"""``gilcheck replay TRACE.json``: does ``impl`` follow a model trace, step by step?
+
+The trace is an ITF file (:mod:`model.itf`), typically a counterexample that
+``gilcheck verify`` wrote. It is read and checked against its own model
+variant, then played on ``impl`` through the lock-step harness
+(:class:`tests.conformance.harness.Lockstep`), and a table says for each
+trace step whether ``impl`` followed it.
+
+The harness runs ``impl`` at its own granularity: a user step and the acting
+thread's continuation up to its next sync point are one ``impl`` operation.
+A trace may interleave another thread's step (or a signal's delivery) inside
+such a continuation. The replay then moves the continuation's steps ahead of
+the interleaved ones, and accepts the reordering only if the model reaches the
+very state the trace reaches once every step up to that point has run (the
+steps commuted). Otherwise the trace cannot be scheduled on ``impl`` by the
+harness, which is reported as such, not as a divergence. If the trace ends in
+the middle of a continuation, ``impl`` runs on to the thread's next sync
+point, and so does the model; the table says so.
+
+Exit status: 0 ``impl`` follows the trace; 1 it diverges (the row names the
+first observable that differs); 3 the harness cannot schedule the trace on
+``impl``; 150 and up, one line on stderr: 150 the file is not a readable ITF
+trace, 151 it is not a behaviour of its own model, 152 ``impl`` cannot play
+its configuration, 153 no implementation has the name given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from model.actions import Instance
+from model.config import Config
+from model.itf import ItfError, read_itf
+from model.trace import ReplayError, Trace
+from model.variants import UnknownVariant, model_class
+from tests.conformance.broken_impls import BROKEN, CORRECT, IMPLS
+from tests.conformance.harness import (
+    USER_ACTIONS,
+    ConfigMismatch,
+    Divergence,
+    Lockstep,
+    Model,
+    ModelError,
+    check_config,
+    concrete_model,
+)
+
+FOLLOWS: Final = 0
+DIVERGES: Final = 1
+UNSCHEDULABLE: Final = 3
+UNREADABLE: Final = 150
+NOT_A_BEHAVIOUR: Final = 151
+UNPLAYABLE_CONFIG: Final = 152
+UNKNOWN_IMPL: Final = 153
+
+
+@dataclass
+class Row:
+    """One trace step and what ``impl`` did with it."""
+
+    step: int
+    thread: str
+    action: str
+    outcome: str = "not run"
+
+
+@dataclass
+class Replay:
+    """The outcome of replaying a trace: a status and one row per trace step."""
+
+    status: int
+    rows: list[Row]
+    notes: list[str] = field(default_factory=list)
+
+
+def _model_for(variant: str, cfg: Config) -> Model:
+    return concrete_model(model_class(variant), cfg)
+
+
+def _thread(inst: Instance) -> str:
+    return "env" if inst.actor is None else f"T{inst.actor}"
+
+
+def _same_lane(a: Instance, b: Instance) -> bool:
+    """Whether ``b`` belongs to the same thread (or the same signal's delivery) as ``a``."""
+    if a.actor is None or b.actor is None:
+        return a.actor is None and b.actor is None and a.args == b.args
+    return a.actor == b.actor
+
+
+def _prefix(consumed: set[int]) -> int:
+    """How many trace steps from the start have all run."""
+    n = 0
+    while n in consumed:
+        n += 1
+    return n
+
+
+def replay_on_impl(trace: Trace, model: Model, impl_name: str = CORRECT) -> Replay:
+    """Play ``trace`` (a behaviour of ``model``) on the named implementation."""
+    rows = [Row(k, _thread(inst), inst.label) for k, inst in enumerate(trace.steps, start=1)]
+    pending = list(range(len(trace.steps)))  # indexes of the steps not run yet, in trace order
+    consumed: set[int] = set()
+    notes: list[str] = []
+    h = Lockstep(model, IMPLS[impl_name])
+    try:
+        while pending:
+            k = pending.pop(0)
+            inst = trace.steps[k]
+            if inst.action not in USER_ACTIONS or (
+                inst.actor is not None and h.model_where(inst.actor) is None
+            ):
+                rows[
+                    k
+                ].outcome = f"cannot schedule: {_thread(inst)} is inside a step impl runs in one go"
+                return Replay(UNSCHEDULABLE, rows, notes)
+            try:
+                fired = h.step(inst, check=False)
+            except (Divergence, ModelError) as exc:
+                rows[k].outcome = f"diverged: {exc}"
+                return Replay(DIVERGES, rows, notes)
+            consumed.add(k)
+            # The continuation's steps are the next steps of the same lane in the trace.
+            with_k: list[int] = []
+            for extra in fired[1:]:
+                j = next((j for j in pending if _same_lane(inst, trace.steps[j])), None)
+                if j is None:
+                    notes.append(
+                        f"step {k + 1}: impl ran on past the end of the trace ({extra.label})"
+                    )
+                    continue
+                if trace.steps[j] != extra:
+                    rows[
+                        j
+                    ].outcome = f"cannot schedule: the harness's continuation is {extra.label}"
+                    return Replay(UNSCHEDULABLE, rows, notes)
+                pending.remove(j)
+                consumed.add(j)
+                with_k.append(j)
+            diff = h.difference()
+            if diff is not None:
+                name, model_value, impl_value = diff
+                rows[k].outcome = f"diverged: {name}: model {model_value}, impl {impl_value}"
+                for j in with_k:
+                    rows[j].outcome = f"diverged (with step {k + 1})"
+                return Replay(DIVERGES, rows, notes)
+            rows[k].outcome = "ok"
+            for j in with_k:
+                rows[j].outcome = f"ok (with step {k + 1})"
+            # Once every step so far has run, reordered or not, the model must be
+            # where the trace is: the reordered steps commuted.
+            done = _prefix(consumed)
+            if not notes and done == max(consumed) + 1 and h.s != trace.states[done]:
+                rows[k].outcome = (
+                    f"cannot schedule: the steps moved ahead of others do not commute "
+                    f"(the model is elsewhere after step {done})"
+                )
+                return Replay(UNSCHEDULABLE, rows, notes)
+        return Replay(FOLLOWS, rows, notes)
+    finally:
+        h.close()
+
+
+def print_table(result: Replay, out: TextIO) -> None:
+    widths = [
+        max(len(str(getattr(r, name))) for r in result.rows)
+        for name in ("step", "thread", "action")
+    ]
+    head = ("step", "thread", "action")
+    widths = [max(w, len(h)) for w, h in zip(widths, head, strict=True)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + "  impl", file=out)
+    for r in result.rows:
+        cells = (str(r.step), r.thread, r.action)
+        print(
+            "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + f"  {r.outcome}",
+            file=out,
+        )
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    verdict = {
+        FOLLOWS: "impl follows the trace",
+        DIVERGES: "impl diverges from the trace",
+        UNSCHEDULABLE: "the harness cannot schedule this trace on impl",
+    }[result.status]
+    print(verdict, file=out)
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"gilcheck replay: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``gilcheck replay TRACE.json [--variant-impl NAME]``; the exit status (module docstring)."""
+    parser = argparse.ArgumentParser(
+        prog="gilcheck replay",
+        description="Replay an ITF trace of the model on impl, step by step.",
+    )
+    parser.add_argument("trace", type=Path, help="an ITF trace written by gilcheck verify")
+    parser.add_argument(
+        "--variant-impl",
+        default=CORRECT,
+        metavar="NAME",
+        help=f"the implementation (default {CORRECT}; broken ones: {', '.join(BROKEN)})",
+    )
+    args = parser.parse_args(argv)
+    if args.variant_impl not in IMPLS:
+        return _fail(
+            UNKNOWN_IMPL,
+            f"no implementation named {args.variant_impl!r} (known: {', '.join(IMPLS)})",
+        )
+    try:
+        itf = read_itf(args.trace, _model_for)
+    except ReplayError as exc:
+        return _fail(NOT_A_BEHAVIOUR, f"{args.trace}: not a behaviour of its own model: {exc}")
+    except UnknownVariant as exc:
+        return _fail(UNREADABLE, f"{args.trace}: {exc}")
+    except (ItfError, OSError, ValueError, TypeError, KeyError) as exc:
+        return _fail(UNREADABLE, f"{exc}")
+    model = _model_for(itf.variant, itf.config)
+    try:
+        check_config(model)
+    except ConfigMismatch as exc:
+        return _fail(UNPLAYABLE_CONFIG, f"{args.trace}: {exc}")
+    prop: Any = itf.property
+    print(
+        f"replaying {args.trace} ({len(itf.trace)} steps of {itf.variant}"
+        f"{f', violating {prop}' if prop else ''}) on impl {args.variant_impl}"
+    )
+    result = replay_on_impl(itf.trace, model, args.variant_impl)
+    print_table(result, sys.stdout)
+    return result.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
