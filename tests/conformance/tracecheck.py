@@ -774,6 +774,13 @@ def r_loop_end(c: _Ctx, s: ConcreteState) -> list[tuple[str, ConcreteState]]:
     f = me.f0 if level == 0 else me.f1
     limit = c.checker.model.maxloop(q)
     _need((reason == "maxloop") == (f.idx >= limit), f"model loop counter {f.idx}, log {reason!r}")
+    if reason == "empty":
+        pq = s.interp_q if q == INTERP else s.main_q
+        _need(
+            pq.npending == 0,
+            f"the log's pop found the {c.f('queue')} queue empty; the model's holds "
+            f"{pq.npending} call(s), from call {pq.calls[0]} on",
+        )
     if reason == "maxloop":
         npending = _int(c, "npending")
         _need(
