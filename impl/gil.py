@@ -408,10 +408,7 @@ class GIL:
             GilProtocolError: ``"drop_gil: GIL is not locked"``, or
                 ``"drop_gil: thread N does not hold the GIL"``.
         """
-        if not self._locked:
-            raise GilProtocolError("drop_gil: GIL is not locked")
-        if not ts.holds_gil or ts.interp.gil is not self:
-            raise GilProtocolError(f"drop_gil: thread {ts.id} does not hold the GIL")
+        self._check_dropper(ts)
         # Sub-interpreter support in CPython (PyThreadState_Swap); a no-op here.
         self._last_holder = ts
         with self._mutex:  # drop_gil_impl()
@@ -479,12 +476,16 @@ class GIL:
             GilProtocolError: ``"drop_gil: GIL is not locked"``, or
                 ``"drop_gil: thread N does not hold the GIL"``.
         """
+        self._check_dropper(ts)
+        self._last_holder = ts
+        self._drop_final(ts.id, ts)
+
+    def _check_dropper(self, ts: ThreadState) -> None:
+        """``drop_gil``'s check, strengthened: the GIL is locked and ``ts`` holds it."""
         if not self._locked:
             raise GilProtocolError("drop_gil: GIL is not locked")
         if not ts.holds_gil or ts.interp.gil is not self:
             raise GilProtocolError(f"drop_gil: thread {ts.id} does not hold the GIL")
-        self._last_holder = ts
-        self._drop_final(ts.id, ts)
 
     def _drop_final(self, actor: int, ts: ThreadState | None = None) -> None:
         """``drop_gil(interp, tstate, final_release=1)``: no switching.
