@@ -28,7 +28,7 @@ from model.domain import B, I
 from model.protocol import Cpython313
 from model.state import State
 from model.variants import VARIANTS, register
-from tests.conformance.harness import ImplFactory, cpython_impl
+from tests.conformance.impl_side import ImplFactory, cpython_impl
 
 CORRECT: Final = "cpython-3.13"
 
