@@ -79,6 +79,11 @@ def write(tmp_path: Path, variant: str, script: Script, config: Config = ONE_THR
     return path
 
 
+def row(out: str, step: int) -> str:
+    """The table row of trace step ``step`` in ``gilcheck replay``'s output."""
+    return next(line for line in out.splitlines() if line.startswith(f"{step} "))
+
+
 def test_the_counterexample_violates_the_property_only_in_the_mutant() -> None:
     prop = PROPERTIES["INV-NO-LOST-WAKEUP"]
     mutant = concrete_model(NoResignalOnError, ONE_THREAD)
@@ -95,9 +100,8 @@ def test_the_mutated_impl_follows_the_mutants_counterexample(
     out = capsys.readouterr().out
     assert "impl follows the trace" in out
     assert "diverged" not in out
-    rows = [line for line in out.splitlines() if line[:1].isdigit()]
-    assert len(rows) == len(LOST_WAKEUP)
-    assert "ok (with step 5)" in rows[5]
+    assert sum(line[:1].isdigit() for line in out.splitlines()) == len(LOST_WAKEUP)
+    assert "ok (with step 5)" in row(out, 6)
 
 
 def test_impl_diverges_from_the_mutants_counterexample(
@@ -106,7 +110,7 @@ def test_impl_diverges_from_the_mutants_counterexample(
     path = write(tmp_path, "no-resignal-on-error", LOST_WAKEUP)
     assert main([str(path)]) == DIVERGES
     out = capsys.readouterr().out
-    failing = next(line for line in out.splitlines() if line.startswith("8 "))
+    failing = row(out, 8)
     assert "callback_return(t=0, level=0, q=0, ok=False)" in failing
     assert "diverged: threads[0].breaker: model 0x0 (no events), impl 0x4 (CALLS_TO_DO)" in failing
     assert out.rstrip().endswith("impl diverges from the trace")
@@ -141,8 +145,8 @@ def test_interleaved_steps_that_commute_are_reordered(
     path = write(tmp_path, "cpython-3.13", SIGNAL_DURING_DRAIN)
     assert main([str(path)]) == FOLLOWS
     out = capsys.readouterr().out
-    assert "ok (with step 3)" in next(line for line in out.splitlines() if line.startswith("5 "))
-    assert "ok (with step 4)" in next(line for line in out.splitlines() if line.startswith("6 "))
+    assert "ok (with step 3)" in row(out, 5)
+    assert "ok (with step 4)" in row(out, 6)
 
 
 SIGNAL_DURING_SCAN: Script = [
