@@ -49,9 +49,7 @@ class ActionMeta:
     """Index of the parameter that names the acting thread, if any."""
 
 
-def action(
-    params: Callable[[Any], Iterable[Params]], *, actor: int | None = 0
-) -> Callable[[F], F]:
+def action(params: Callable[[Any], Iterable[Params]], *, actor: int | None = 0) -> Callable[[F], F]:
     """Declare a model action; ``params(model)`` lists its parameter tuples.
 
     ``actor`` is the position of the acting thread among the parameters (for

@@ -73,12 +73,14 @@ class ModelBase(Generic[B, I]):
         except StopIteration as stop:
             post: State[B, I] = stop.value
             return guard, post
-        raise TypeError(f"action {inst.action} yielded more than once (it must yield its guard only)")
+        raise TypeError(
+            f"action {inst.action} yielded more than once (it must yield its guard only)"
+        )
 
     def successors(self, s: State[B, I]) -> Iterator[tuple[Instance, State[B, I]]]:
         """Enabled steps from a concrete state."""
         for inst in self.instances:
-            guard, post = self.fire(inst, s)
+            _, post = self.fire(inst, s)
             if post is not None:
                 yield inst, post
 
@@ -121,17 +123,23 @@ class ModelBase(Generic[B, I]):
         threads = tuple(d.ite(d.eq(target, k), f(th), th) for k, th in enumerate(s.threads))
         return dataclasses.replace(s, threads=threads)
 
-    def set_bits(self, th: ThreadState[B, I], bits: int, when: B | None = None) -> ThreadState[B, I]:
+    def set_bits(
+        self, th: ThreadState[B, I], bits: int, when: B | None = None
+    ) -> ThreadState[B, I]:
         """``_Py_set_eval_breaker_bit(th, bits)`` (an atomic or), if ``when``."""
         new = self.d.bor(th.breaker, bits)
-        return dataclasses.replace(th, breaker=new if when is None else self.d.ite(when, new, th.breaker))
+        return dataclasses.replace(
+            th, breaker=new if when is None else self.d.ite(when, new, th.breaker)
+        )
 
     def clear_bits(
         self, th: ThreadState[B, I], bits: int, when: B | None = None
     ) -> ThreadState[B, I]:
         """``_Py_unset_eval_breaker_bit(th, bits)`` (an atomic and), if ``when``."""
         new = self.d.bclear(th.breaker, bits)
-        return dataclasses.replace(th, breaker=new if when is None else self.d.ite(when, new, th.breaker))
+        return dataclasses.replace(
+            th, breaker=new if when is None else self.d.ite(when, new, th.breaker)
+        )
 
     def has_bit(self, th: ThreadState[B, I], bit: int) -> B:
         return self.d.bhas(th.breaker, bit)
@@ -153,7 +161,7 @@ class ModelBase(Generic[B, I]):
         return th.f0 if level == 0 else th.f1
 
     def with_frame(self, th: ThreadState[B, I], level: int, f: Frame[B, I]) -> ThreadState[B, I]:
-        return dataclasses.replace(th, **{"f0" if level == 0 else "f1": f})
+        return dataclasses.replace(th, f0=f) if level == 0 else dataclasses.replace(th, f1=f)
 
     def at_stage(self, th: ThreadState[B, I], level: int, *stages: Stage) -> B:
         """``th`` holds the GIL and its pass at ``level`` is the innermost, at one of ``stages``."""
@@ -198,7 +206,7 @@ def param_space(*axes: Callable[[Any], Any]) -> Callable[[Any], list[Params]]:
     def space(model: Any) -> list[Params]:
         out: list[Params] = [()]
         for axis in axes:
-            out = [p + (v,) for p in out for v in axis(model)]
+            out = [(*p, v) for p in out for v in axis(model)]
         return out
 
     return space
@@ -222,4 +230,3 @@ def each_signal(model: ModelBase[Any, Any]) -> range:
 
 def outcomes(model: ModelBase[Any, Any]) -> tuple[bool, ...]:
     return (True, False)
-

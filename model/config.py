@@ -53,7 +53,9 @@ class Config:
         if not 0 <= self.signals <= MAX_SIGNALS:
             raise ConfigError(f"config: signals must be in 0..{MAX_SIGNALS}, got {self.signals}")
         if self.liveness_bound < 1:
-            raise ConfigError(f"config: liveness_bound must be at least 1, got {self.liveness_bound}")
+            raise ConfigError(
+                f"config: liveness_bound must be at least 1, got {self.liveness_bound}"
+            )
 
     @property
     def interp_loop(self) -> int:

@@ -41,7 +41,6 @@ I = TypeVar("I")  # noqa: E741 - the conventional name for the integer sort
 T = TypeVar("T")
 
 
-
 class Domain(Protocol[B, I]):
     """An interpretation of the model's operations. See the module docstring."""
 
@@ -191,8 +190,11 @@ class ConcreteDomain:
         return arr[index]
 
     def store(self, arr: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
+        # The tuple is the array's first len(arr) entries; a store past them changes
+        # nothing visible (a transition may compute one it then discards, as an add to
+        # a full queue does before it refuses).
         if not 0 <= index < len(arr):
-            raise IndexError(f"store: index {index} outside an array of {len(arr)}")
+            return arr
         return (*arr[:index], value, *arr[index + 1 :])
 
     def shift(self, arr: tuple[int, ...], length: int, fill: int) -> tuple[int, ...]:
@@ -225,7 +227,8 @@ def fieldwise_ite(ite: Any, cond: Any, then: Any, else_: Any) -> Any:
         }
         return type(then)(**changes)
     if isinstance(then, tuple):
-        assert isinstance(else_, tuple) and len(then) == len(else_), "ite: shapes differ"
+        if not isinstance(else_, tuple) or len(then) != len(else_):
+            raise TypeError("ite: the two branches have different shapes")
         return tuple(fieldwise_ite(ite, cond, a, b) for a, b in zip(then, else_, strict=True))
     return ite(cond, then, else_)
 

@@ -153,9 +153,7 @@ class GilActions(ModelBase[B, I]):
                 drop_requested=d.bool_(False),
             ),
         )
-        return d.ite(
-            self.must_exit(s, t), exited, d.ite(s.locked, waiting, self.acquired(s, t))
-        )
+        return d.ite(self.must_exit(s, t), exited, d.ite(s.locked, waiting, self.acquired(s, t)))
 
     @action(param_space(each_thread, outcomes))
     def take_gil_wake(self, s: State[B, I], t: int, timed_out: bool) -> Effect:
@@ -179,7 +177,9 @@ class GilActions(ModelBase[B, I]):
 
         # gh-96387: reset the drop request before exiting.
         reset = self.update_thread_at(
-            s, s.last_holder, lambda th: self.clear_bits(th, Bit.GIL_DROP_REQUEST, when=me.drop_requested)
+            s,
+            s.last_holder,
+            lambda th: self.clear_bits(th, Bit.GIL_DROP_REQUEST, when=me.drop_requested),
         )
         exit_ = self.update_thread(
             reset, t, lambda th: dataclasses.replace(th, phase=d.int_(Phase.EXITED))

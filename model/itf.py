@@ -63,12 +63,18 @@ def _decode(template: Any, value: Any, where: str) -> Any:
         if missing:
             raise ItfError(f"itf: {where}: missing fields {sorted(missing)}")
         return type(template)(
-            **{name: _decode(getattr(template, name), value[name], f"{where}.{name}") for name in fields}
+            **{
+                name: _decode(getattr(template, name), value[name], f"{where}.{name}")
+                for name in fields
+            }
         )
     if isinstance(template, tuple):
         if not isinstance(value, list) or len(value) != len(template):
             raise ItfError(f"itf: {where}: expected a sequence of {len(template)}, got {value!r}")
-        return tuple(_decode(t, v, f"{where}[{k}]") for k, (t, v) in enumerate(zip(template, value, strict=True)))
+        return tuple(
+            _decode(t, v, f"{where}[{k}]")
+            for k, (t, v) in enumerate(zip(template, value, strict=True))
+        )
     raise ItfError(f"itf: {where}: unexpected template {template!r}")  # pragma: no cover
 
 
@@ -160,7 +166,9 @@ def read_itf(path: Path, model_for: Any) -> ItfTrace:
         if missing:
             raise ItfError(f"itf: state {k} lacks variables {missing}")
         states.append(
-            type(template)(**{n: _decode(getattr(template, n), item[n], f"state {k}.{n}") for n in names})
+            type(template)(
+                **{n: _decode(getattr(template, n), item[n], f"state {k}.{n}") for n in names}
+            )
         )
     by_label = {inst.label: inst for inst in model.instances}
     steps: list[Instance] = []
@@ -173,7 +181,8 @@ def read_itf(path: Path, model_for: Any) -> ItfTrace:
         args = tuple(
             v if isinstance(v, str) else _decode(arg, v, f"state {k} picks.{n}")
             for arg, n, v in (
-                (candidates[0].args[j], n, picks.get(n)) for j, n in enumerate(candidates[0].arg_names)
+                (candidates[0].args[j], n, picks.get(n))
+                for j, n in enumerate(candidates[0].arg_names)
             )
         )
         inst = next((i for i in candidates if i.args == args), None)

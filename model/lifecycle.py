@@ -9,7 +9,6 @@ from model.actions import Effect, action
 from model.base import MAIN, each_thread, param_space
 from model.bits import EVENTS_MASK, VERSION_MASK, VERSION_STEP, Bit
 from model.domain import B, I
-from model.phases import Phase
 from model.signals import SignalActions
 from model.state import State
 

@@ -107,7 +107,9 @@ class PassActions(GilActions[B, I]):
         interp_q = dataclasses.replace(
             s.interp_q, missed=inc(d.all(ok, due.calls_interp), s.interp_q.missed)
         )
-        main_q = dataclasses.replace(s.main_q, missed=inc(d.all(ok, due.calls_main), s.main_q.missed))
+        main_q = dataclasses.replace(
+            s.main_q, missed=inc(d.all(ok, due.calls_main), s.main_q.missed)
+        )
         signal_missed = tuple(
             inc(d.all(ok, d.bhas(due.signals, 1 << sig)), s.signal_missed[sig])
             for sig in self.signals
@@ -118,9 +120,7 @@ class PassActions(GilActions[B, I]):
             drop_missed=inc(d.all(ok, due.drop), me.drop_missed),
             drop_missed_any=inc(due.drop, me.drop_missed_any),
         )
-        out = dataclasses.replace(
-            s, interp_q=interp_q, main_q=main_q, signal_missed=signal_missed
-        )
+        out = dataclasses.replace(s, interp_q=interp_q, main_q=main_q, signal_missed=signal_missed)
         return self.with_thread(out, t, me)
 
     # -- frames -----------------------------------------------------------------------------
@@ -256,5 +256,7 @@ class PassActions(GilActions[B, I]):
         )
         out = self.with_thread(s, t, me)
         return d.ite(
-            delivered, self.end_pass(out, t, level, d.bool_(True)), self.advance(out, t, level, Stage.ASYNC)
+            delivered,
+            self.end_pass(out, t, level, d.bool_(True)),
+            self.advance(out, t, level, Stage.ASYNC),
         )

@@ -12,12 +12,21 @@ from __future__ import annotations
 import dataclasses
 
 from model.actions import Effect, action
-from model.base import INTERP, MAIN, MAINQ, each_level, each_queue, each_thread, outcomes, param_space
+from model.base import (
+    INTERP,
+    MAIN,
+    MAINQ,
+    each_level,
+    each_queue,
+    each_thread,
+    outcomes,
+    param_space,
+)
 from model.bits import Bit
 from model.domain import B, I
 from model.passes import PassActions
 from model.phases import Phase, Stage
-from model.state import NULL, PendingQueue, State
+from model.state import NULL, Frame, PendingQueue, State
 
 _DRAIN = {INTERP: Stage.DRAIN_INTERP, MAINQ: Stage.DRAIN_MAIN}
 _CALLBACK = {INTERP: Stage.CALLBACK_INTERP, MAINQ: Stage.CALLBACK_MAIN}
@@ -30,18 +39,22 @@ class PendingActions(PassActions[B, I]):
         return s.interp_q if q == INTERP else s.main_q
 
     def with_queue(self, s: State[B, I], q: int, pq: PendingQueue[B, I]) -> State[B, I]:
-        return dataclasses.replace(s, **{"interp_q" if q == INTERP else "main_q": pq})
+        if q == INTERP:
+            return dataclasses.replace(s, interp_q=pq)
+        return dataclasses.replace(s, main_q=pq)
 
     def _clear_calls_due(self, s: State[B, I], q: int) -> State[B, I]:
         """The head call of ``q`` ran: no pass is due to run it any more (liveness ghost)."""
         d = self.d
-        name = "calls_due_interp" if q == INTERP else "calls_due_main"
-        no = {name: d.bool_(False)}
+        no = d.bool_(False)
+
+        def clear(f: Frame[B, I]) -> Frame[B, I]:
+            if q == INTERP:
+                return dataclasses.replace(f, calls_due_interp=no)
+            return dataclasses.replace(f, calls_due_main=no)
+
         threads = tuple(
-            dataclasses.replace(
-                th, f0=dataclasses.replace(th.f0, **no), f1=dataclasses.replace(th.f1, **no)
-            )
-            for th in s.threads
+            dataclasses.replace(th, f0=clear(th.f0), f1=clear(th.f1)) for th in s.threads
         )
         return dataclasses.replace(s, threads=threads)
 
@@ -133,7 +146,9 @@ class PendingActions(PassActions[B, I]):
             s, interp_q=dataclasses.replace(s.interp_q, swallowed=d.any(s.interp_q.swallowed, own))
         )
         if t == MAIN:
-            out = dataclasses.replace(out, main_q=dataclasses.replace(s.main_q, swallowed=d.bool_(True)))
+            out = dataclasses.replace(
+                out, main_q=dataclasses.replace(s.main_q, swallowed=d.bool_(True))
+            )
         out = self.update_thread_at(
             out, s.handling_thread, lambda th: self.set_bits(th, Bit.CALLS_TO_DO)
         )

@@ -50,7 +50,9 @@ class Property:
 PROPERTIES: dict[str, Property] = {}
 
 
-def _register(pid: str, kind: Kind, step: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _register(
+    pid: str, kind: Kind, step: bool
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if pid in PROPERTIES:
             raise ValueError(f"property {pid} is defined twice")
@@ -60,11 +62,15 @@ def _register(pid: str, kind: Kind, step: bool) -> Callable[[Callable[..., Any]]
     return deco
 
 
-def state_property(pid: str, kind: Kind = "safety") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def state_property(
+    pid: str, kind: Kind = "safety"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register(pid, kind, step=False)
 
 
-def step_property(pid: str, kind: Kind = "safety") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def step_property(
+    pid: str, kind: Kind = "safety"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register(pid, kind, step=True)
 
 
@@ -106,7 +112,13 @@ def _lost_wakeup(m: M, s: S, q: int) -> Any:
     quiet = d.all(d.lt(0, pq.npending), d.eq(s.handling_thread, NULL), d.not_(_adding(m, s, q)))
     if q == INTERP:
         return d.all(
-            quiet, s.locked, d.not_(d.bhas(m.terms.select([th.breaker for th in s.threads], s.last_holder), Bit.CALLS_TO_DO))
+            quiet,
+            s.locked,
+            d.not_(
+                d.bhas(
+                    m.terms.select([th.breaker for th in s.threads], s.last_holder), Bit.CALLS_TO_DO
+                )
+            ),
         )
     main = s.threads[MAIN]
     return d.all(quiet, _holding(m, main), d.not_(d.bhas(main.breaker, Bit.CALLS_TO_DO)))
@@ -159,14 +171,25 @@ def type_ok(m: M, s: S) -> Any:
             _in_range(m, th.phase, min(Phase), max(Phase)),
             _in_range(m, th.depth, 0, MAX_DEPTH),
             _in_range(m, th.adding, 0, 2),
-            d.implies(th.c_code, d.any(*(d.eq(th.phase, p) for p in (Phase.RELEASING, Phase.SWITCH_WAIT, Phase.DETACHED)))),
+            d.implies(
+                th.c_code,
+                d.any(
+                    *(
+                        d.eq(th.phase, p)
+                        for p in (Phase.RELEASING, Phase.SWITCH_WAIT, Phase.DETACHED)
+                    )
+                ),
+            ),
             _in_range(m, f0.stage, min(Stage), max(Stage)),
             _in_range(m, f1.stage, min(Stage), max(Stage)),
             # A frame is in use exactly below the depth; the level-1 frame only inside a body.
             *(_canonical_when_unused(m, f) for f in (f0, f1)),
             d.iff(d.le(1, th.depth), d.ne(f0.stage, Stage.NONE)),
             d.iff(d.eq(th.depth, 2), d.ne(f1.stage, Stage.NONE)),
-            d.implies(d.eq(th.depth, 2), _at(m, f0, Stage.HANDLER, Stage.CALLBACK_INTERP, Stage.CALLBACK_MAIN)),
+            d.implies(
+                d.eq(th.depth, 2),
+                _at(m, f0, Stage.HANDLER, Stage.CALLBACK_INTERP, Stage.CALLBACK_MAIN),
+            ),
             d.le(0, th.async_exc),
             d.le(th.async_exc, th.async_posted),
             d.le(0, th.async_delivered),
@@ -180,9 +203,7 @@ def type_ok(m: M, s: S) -> Any:
             *(d.eq(d.band(f.signals_due, ~((1 << m.cfg.signals) - 1)), 0) for f in (f0, f1)),
         ]
         if t != MAIN:
-            parts += [
-                d.all(d.eq(f.signals_due, 0), d.not_(f.calls_due_main)) for f in (f0, f1)
-            ]
+            parts += [d.all(d.eq(f.signals_due, 0), d.not_(f.calls_due_main)) for f in (f0, f1)]
     return d.all(*parts)
 
 
@@ -198,7 +219,9 @@ def single_holder(m: M, s: S) -> Any:
 def holder_is_last_holder(m: M, s: S) -> Any:
     """INV-GIL-HOLDER-IS-LAST-HOLDER."""
     d = m.d
-    return d.all(*(d.implies(_holding(m, th), d.eq(s.last_holder, t)) for t, th in enumerate(s.threads)))
+    return d.all(
+        *(d.implies(_holding(m, th), d.eq(s.last_holder, t)) for t, th in enumerate(s.threads))
+    )
 
 
 @step_property("STEP-GIL-SWITCH-NUMBER")
@@ -223,7 +246,11 @@ def drop_request_has_requester(m: M, s: S) -> Any:
             for k, w in enumerate(s.threads)
             if k != h
         ]
-        parts.append(d.implies(d.all(_holding(m, th), d.bhas(th.breaker, Bit.GIL_DROP_REQUEST)), d.any(*requesters)))
+        parts.append(
+            d.implies(
+                d.all(_holding(m, th), d.bhas(th.breaker, Bit.GIL_DROP_REQUEST)), d.any(*requesters)
+            )
+        )
     return d.all(*parts)
 
 
@@ -249,7 +276,10 @@ def drop_request_from_waiter(m: M, pre: S, post: S) -> Any:
             )
         )
         parts.append(
-            d.implies(rises, d.all(pre.locked, d.eq(pre.last_holder, h), _holding(m, pre.threads[h]), by_waiter))
+            d.implies(
+                rises,
+                d.all(pre.locked, d.eq(pre.last_holder, h), _holding(m, pre.threads[h]), by_waiter),
+            )
         )
     return d.all(*parts)
 
@@ -260,7 +290,10 @@ def new_holder_drop_clear(m: M, pre: S, post: S) -> Any:
     d = m.d
     return d.all(
         *(
-            d.implies(_acquires(m, pre, post, t), d.not_(d.bhas(post.threads[t].breaker, Bit.GIL_DROP_REQUEST)))
+            d.implies(
+                _acquires(m, pre, post, t),
+                d.not_(d.bhas(post.threads[t].breaker, Bit.GIL_DROP_REQUEST)),
+            )
             for t in range(m.cfg.threads)
         )
     )
@@ -272,7 +305,9 @@ def switch_wait_drop_clear(m: M, s: S) -> Any:
     d = m.d
     return d.all(
         *(
-            d.implies(d.eq(th.phase, Phase.SWITCH_WAIT), d.not_(d.bhas(th.breaker, Bit.GIL_DROP_REQUEST)))
+            d.implies(
+                d.eq(th.phase, Phase.SWITCH_WAIT), d.not_(d.bhas(th.breaker, Bit.GIL_DROP_REQUEST))
+            )
             for th in s.threads
         )
     )
@@ -301,7 +336,9 @@ def breaker_version(m: M, s: S) -> Any:
     return d.all(
         d.eq(d.band(s.instrumentation_version, EVENTS_MASK), 0),
         *(
-            d.implies(_holding(m, th), d.eq(d.band(th.breaker, VERSION_MASK), s.instrumentation_version))
+            d.implies(
+                _holding(m, th), d.eq(d.band(th.breaker, VERSION_MASK), s.instrumentation_version)
+            )
             for th in s.threads
         ),
     )
@@ -318,7 +355,13 @@ def no_free_threaded_bits(m: M, s: S) -> Any:
 def signals_bit_main_only(m: M, s: S) -> Any:
     """INV-SIGNALS-BIT-MAIN-ONLY."""
     d = m.d
-    return d.all(*(d.not_(d.bhas(th.breaker, Bit.SIGNALS_PENDING)) for t, th in enumerate(s.threads) if t != MAIN))
+    return d.all(
+        *(
+            d.not_(d.bhas(th.breaker, Bit.SIGNALS_PENDING))
+            for t, th in enumerate(s.threads)
+            if t != MAIN
+        )
+    )
 
 
 @state_property("INV-PASS-SNAPSHOT")
@@ -353,7 +396,8 @@ def queue_bounds(m: M, s: S) -> Any:
         parts.append(_in_range(m, pq.npending, 0, m.capacity(q)))
         parts.append(
             d.forall_below(
-                m.capacity(q), lambda j, pq=pq: d.implies(d.le(pq.npending, j), d.eq(d.select(pq.calls, j), 0))
+                m.capacity(q),
+                lambda j, pq=pq: d.implies(d.le(pq.npending, j), d.eq(d.select(pq.calls, j), 0)),
             )
         )
     return d.all(*parts)
@@ -389,7 +433,9 @@ def call_no_loss(m: M, s: S) -> Any:
         parts.append(
             d.forall_below(
                 m.capacity(q),
-                lambda j, pq=pq: d.implies(d.lt(j, pq.npending), d.eq(d.select(pq.calls, j), d.add(pq.ran, j))),
+                lambda j, pq=pq: d.implies(
+                    d.lt(j, pq.npending), d.eq(d.select(pq.calls, j), d.add(pq.ran, j))
+                ),
             )
         )
     return d.all(*parts)
@@ -403,7 +449,11 @@ def call_at_most_once(m: M, pre: S, post: S) -> Any:
     for q in (INTERP, MAINQ):
         a, b = _queue(pre, q), _queue(post, q)
         started = d.ne(b.started, a.started)
-        parts.append(d.implies(started, d.all(d.eq(b.started, d.add(a.started, 1)), d.le(a.ran, b.last_started))))
+        parts.append(
+            d.implies(
+                started, d.all(d.eq(b.started, d.add(a.started, 1)), d.le(a.ran, b.last_started))
+            )
+        )
     return d.all(*parts)
 
 
@@ -417,9 +467,13 @@ def refused_add_changes_nothing(m: M, pre: S, post: S) -> Any:
         same = d.all(
             d.eq(b.npending, a.npending),
             d.eq(b.added, a.added),
-            d.forall_below(m.capacity(q), lambda j, a=a, b=b: d.eq(d.select(a.calls, j), d.select(b.calls, j))),
+            d.forall_below(
+                m.capacity(q), lambda j, a=a, b=b: d.eq(d.select(a.calls, j), d.select(b.calls, j))
+            ),
         )
-        parts.append(d.implies(d.ne(b.refused, a.refused), d.all(d.eq(a.npending, m.capacity(q)), same)))
+        parts.append(
+            d.implies(d.ne(b.refused, a.refused), d.all(d.eq(a.npending, m.capacity(q)), same))
+        )
     return d.all(*parts)
 
 
@@ -427,7 +481,9 @@ def refused_add_changes_nothing(m: M, pre: S, post: S) -> Any:
 def no_lost_wakeup(m: M, s: S) -> Any:
     """INV-NO-LOST-WAKEUP."""
     d = m.d
-    return d.all(*(d.implies(_lost_wakeup(m, s, q), _queue(s, q).swallowed) for q in (INTERP, MAINQ)))
+    return d.all(
+        *(d.implies(_lost_wakeup(m, s, q), _queue(s, q).swallowed) for q in (INTERP, MAINQ))
+    )
 
 
 @state_property("INV-NO-LOST-WAKEUP-STRICT")
@@ -461,7 +517,9 @@ def per_pass_bound(m: M, s: S) -> Any:
                 (MAINQ, Stage.DRAIN_MAIN, Stage.CALLBACK_MAIN),
             ):
                 parts.append(d.implies(d.eq(f.stage, drain), _in_range(m, f.idx, 0, m.maxloop(q))))
-                parts.append(d.implies(d.eq(f.stage, callback), _in_range(m, f.idx, 0, m.maxloop(q) - 1)))
+                parts.append(
+                    d.implies(d.eq(f.stage, callback), _in_range(m, f.idx, 0, m.maxloop(q) - 1))
+                )
     return d.all(*parts)
 
 
@@ -520,7 +578,9 @@ def signal_not_lost(m: M, s: S) -> Any:
             )
         )
     in_flight = d.any(*(d.eq(st, 2) for st in s.trip_stage))
-    parts.append(d.implies(s.is_tripped, d.any(d.bhas(main.breaker, Bit.SIGNALS_PENDING), in_flight)))
+    parts.append(
+        d.implies(s.is_tripped, d.any(d.bhas(main.breaker, Bit.SIGNALS_PENDING), in_flight))
+    )
     return d.all(*parts)
 
 
@@ -530,7 +590,12 @@ def async_exc_signalled(m: M, s: S) -> Any:
     d = m.d
     return d.all(
         *(
-            d.implies(d.ne(th.async_exc, 0), d.all(d.bhas(th.breaker, Bit.ASYNC_EXCEPTION), d.lt(th.async_delivered, th.async_exc)))
+            d.implies(
+                d.ne(th.async_exc, 0),
+                d.all(
+                    d.bhas(th.breaker, Bit.ASYNC_EXCEPTION), d.lt(th.async_delivered, th.async_exc)
+                ),
+            )
             for th in s.threads
         )
     )
@@ -546,7 +611,10 @@ def async_at_most_once(m: M, pre: S, post: S) -> Any:
         parts.append(
             d.implies(
                 delivered,
-                d.all(d.eq(b.async_deliveries, d.add(a.async_deliveries, 1)), d.lt(a.async_delivered, b.async_delivered)),
+                d.all(
+                    d.eq(b.async_deliveries, d.add(a.async_deliveries, 1)),
+                    d.lt(a.async_delivered, b.async_delivered),
+                ),
             )
         )
     return d.all(*parts)
@@ -577,7 +645,12 @@ def drop_request_honoured_strict(m: M, s: S) -> Any:
 def pending_call_runs(m: M, s: S) -> Any:
     """LIVE-PENDING-CALL-RUNS."""
     d = m.d
-    return d.all(*(d.any(d.le(_queue(s, q).missed, _bound(m)), _queue(s, q).swallowed) for q in (INTERP, MAINQ)))
+    return d.all(
+        *(
+            d.any(d.le(_queue(s, q).missed, _bound(m)), _queue(s, q).swallowed)
+            for q in (INTERP, MAINQ)
+        )
+    )
 
 
 @state_property("LIVE-PENDING-CALL-RUNS-STRICT", kind="liveness")
@@ -611,7 +684,10 @@ def forced_switch_strict(m: M, pre: S, post: S) -> Any:
     """LIVE-FORCED-SWITCH-STRICT."""
     d = m.d
     return d.all(
-        *(d.implies(_acquires(m, pre, post, t), d.not_(th.must_yield)) for t, th in enumerate(pre.threads))
+        *(
+            d.implies(_acquires(m, pre, post, t), d.not_(th.must_yield))
+            for t, th in enumerate(pre.threads)
+        )
     )
 
 
@@ -637,8 +713,16 @@ def pass_holds_gil(m: M, s: S) -> Any:
     parts = []
     for th in s.threads:
         top_drop_done = d.any(
-            d.all(d.eq(th.depth, 1), d.eq(th.f0.stage, Stage.ASYNC), d.bhas(th.f0.snap, Bit.GIL_DROP_REQUEST)),
-            d.all(d.eq(th.depth, 2), d.eq(th.f1.stage, Stage.ASYNC), d.bhas(th.f1.snap, Bit.GIL_DROP_REQUEST)),
+            d.all(
+                d.eq(th.depth, 1),
+                d.eq(th.f0.stage, Stage.ASYNC),
+                d.bhas(th.f0.snap, Bit.GIL_DROP_REQUEST),
+            ),
+            d.all(
+                d.eq(th.depth, 2),
+                d.eq(th.f1.stage, Stage.ASYNC),
+                d.bhas(th.f1.snap, Bit.GIL_DROP_REQUEST),
+            ),
         )
         in_body = _top_frame_at(m, th, Stage.HANDLER, Stage.CALLBACK_INTERP, Stage.CALLBACK_MAIN)
         parts.append(
@@ -663,7 +747,9 @@ def drop_due(m: M, s: S) -> Any:
     d = m.d
     return d.all(
         *(
-            d.implies(f.drop_due, d.all(d.bhas(f.snap, Bit.GIL_DROP_REQUEST), _at(m, f, *_UP_TO_DROP)))
+            d.implies(
+                f.drop_due, d.all(d.bhas(f.snap, Bit.GIL_DROP_REQUEST), _at(m, f, *_UP_TO_DROP))
+            )
             for th in s.threads
             for f in _frames(th)
         )
@@ -684,7 +770,6 @@ def calls_due(m: M, s: S) -> Any:
                     f.calls_due_interp,
                     d.all(
                         d.lt(0, s.interp_q.npending),
-                        d.eq(s.handling_thread, NULL) if False else d.bool_(True),
                         d.any(waiting_to_drain, first_pop, s.interp_q.swallowed),
                     ),
                 )
@@ -709,7 +794,9 @@ def calls_due(m: M, s: S) -> Any:
         parts.append(
             d.implies(
                 d.all(d.eq(s.handling_thread, u), due_somewhere),
-                d.any(*(d.all(d.eq(f.stage, Stage.DRAIN_INTERP), d.eq(f.idx, 0)) for f in _frames(th))),
+                d.any(
+                    *(d.all(d.eq(f.stage, Stage.DRAIN_INTERP), d.eq(f.idx, 0)) for f in _frames(th))
+                ),
             )
         )
     return d.all(*parts)
@@ -723,7 +810,9 @@ def signals_due(m: M, s: S) -> Any:
     for f in _frames(s.threads[MAIN]):
         for sig in m.signals:
             where = d.any(
-                d.all(d.eq(f.stage, Stage.SIGNALS), d.bhas(f.snap, Bit.SIGNALS_PENDING), s.is_tripped),
+                d.all(
+                    d.eq(f.stage, Stage.SIGNALS), d.bhas(f.snap, Bit.SIGNALS_PENDING), s.is_tripped
+                ),
                 d.all(d.eq(f.stage, Stage.SCAN), d.le(f.idx, sig)),
                 d.all(d.eq(f.stage, Stage.HANDLER), d.lt(f.idx, sig)),
             )
@@ -743,7 +832,10 @@ def must_yield(m: M, s: S) -> Any:
                     d.eq(s.last_holder, t),
                     d.not_(_holding(m, th)),
                     d.any(
-                        d.all(d.eq(th.phase, Phase.RELEASING), d.bhas(th.breaker, Bit.GIL_DROP_REQUEST)),
+                        d.all(
+                            d.eq(th.phase, Phase.RELEASING),
+                            d.bhas(th.breaker, Bit.GIL_DROP_REQUEST),
+                        ),
                         d.eq(th.phase, Phase.SWITCH_WAIT),
                         th.spurious_wake,
                     ),
@@ -767,7 +859,9 @@ def drain_signalled(m: M, s: S) -> Any:
                 (MAINQ, Stage.DRAIN_MAIN, Stage.CALLBACK_MAIN),
             ):
                 pq = _queue(s, q)
-                after_pop = d.any(d.eq(f.stage, callback), d.all(d.eq(f.stage, drain), d.le(1, f.idx)))
+                after_pop = d.any(
+                    d.eq(f.stage, callback), d.all(d.eq(f.stage, drain), d.le(1, f.idx))
+                )
                 grew = d.lt(s.drain_npending, pq.npending)
                 parts.append(
                     d.implies(

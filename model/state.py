@@ -13,54 +13,49 @@ that the symbolic domain can make a variable of the right sort for it.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any, Generic, Literal
+from dataclasses import dataclass, field
+from typing import Generic
 
 from model.config import Config
 from model.domain import B, Domain, I
 from model.phases import Phase, Stage
 
-Sort = Literal["bool", "int", "word"]
-
 NULL = -1
 """A NULL ``PyThreadState *`` in an int-valued field."""
 
 
-def _field(sort: Sort, *, ghost: bool = False) -> Any:
-    return dataclasses.field(metadata={"sort": sort, "ghost": ghost})
+def _meta(sort: str, *, ghost: bool = False) -> dict[str, object]:
+    return {"sort": sort, "ghost": ghost}
 
 
-def bool_field(*, ghost: bool = False) -> Any:
-    return _field("bool", ghost=ghost)
-
-
-def int_field(*, ghost: bool = False) -> Any:
-    return _field("int", ghost=ghost)
-
-
-def word_field(*, ghost: bool = False) -> Any:
-    return _field("word", ghost=ghost)
+BOOL = _meta("bool")
+INT = _meta("int")
+WORD = _meta("word")
+ARRAY = _meta("array")
+GHOST_BOOL = _meta("bool", ghost=True)
+GHOST_INT = _meta("int", ghost=True)
+GHOST_WORD = _meta("word", ghost=True)
+NESTED = _meta("nested")
 
 
 @dataclass(frozen=True, slots=True)
 class Frame(Generic[B, I]):
     """One ``_Py_HandlePending`` pass in progress (Python/ceval_gil.c, CPython 3.13)."""
 
-    stage: I = int_field()
+    stage: I = field(metadata=INT)
     """:class:`~model.phases.Stage` reached."""
-    snap: I = word_field()
+    snap: I = field(metadata=WORD)
     """The one snapshot of ``eval_breaker & _PY_EVAL_EVENTS_MASK`` the pass acts on."""
-    idx: I = int_field()
+    idx: I = field(metadata=INT)
     """SCAN: next signal to look at; HANDLER: the signal whose handler runs;
     DRAIN/CALLBACK: the ``_make_pending_calls`` loop counter ``i``."""
-    drop_due: B = bool_field(ghost=True)
+    drop_due: B = field(metadata=GHOST_BOOL)
     """A drop request was set when the pass started and is not honoured yet."""
-    calls_due_interp: B = bool_field(ghost=True)
+    calls_due_interp: B = field(metadata=GHOST_BOOL)
     """The pass started eligible to run the per-interpreter queue's head call."""
-    calls_due_main: B = bool_field(ghost=True)
+    calls_due_main: B = field(metadata=GHOST_BOOL)
     """The pass started eligible to run the main-thread queue's head call."""
-    signals_due: I = word_field(ghost=True)
+    signals_due: I = field(metadata=GHOST_WORD)
     """Signals (bit per model signal) tripped when the pass started, not yet handled."""
 
 
@@ -68,40 +63,40 @@ class Frame(Generic[B, I]):
 class ThreadState(Generic[B, I]):
     """One ``PyThreadState`` and where its OS thread is in the protocol."""
 
-    phase: I = int_field()
+    phase: I = field(metadata=INT)
     """:class:`~model.phases.Phase`."""
-    c_code: B = bool_field()
+    c_code: B = field(metadata=BOOL)
     """Detached inside ``Py_BEGIN_ALLOW_THREADS`` (may call C APIs without the GIL)."""
-    saved_switchnum: I = int_field()
+    saved_switchnum: I = field(metadata=INT)
     """``saved_switchnum`` local of ``take_gil``'s wait loop."""
-    drop_requested: B = bool_field()
+    drop_requested: B = field(metadata=BOOL)
     """``drop_requested`` local of ``take_gil``: this waiter set a drop request."""
-    breaker: I = word_field()
+    breaker: I = field(metadata=WORD)
     """``tstate->eval_breaker``: event bits and the instrumentation version above them."""
-    async_exc: I = int_field()
+    async_exc: I = field(metadata=INT)
     """``tstate->async_exc``: 0 for NULL, else the id of the pending exception."""
-    depth: I = int_field()
+    depth: I = field(metadata=INT)
     """Number of passes in progress (0: plain bytecode; see :data:`~model.phases.MAX_DEPTH`)."""
-    adding: I = int_field()
+    adding: I = field(metadata=INT)
     """Between the push and the signal of ``_PyEval_AddPendingCall``:
     0 none, 1 per-interpreter queue, 2 main-thread queue."""
-    f0: Frame[B, I] = dataclasses.field(metadata={"sort": "frame"})
-    f1: Frame[B, I] = dataclasses.field(metadata={"sort": "frame"})
-    async_posted: I = int_field(ghost=True)
+    f0: Frame[B, I] = field(metadata=NESTED)
+    f1: Frame[B, I] = field(metadata=NESTED)
+    async_posted: I = field(metadata=GHOST_INT)
     """Exceptions posted to this thread so far (the next one gets this id + 1)."""
-    async_delivered: I = int_field(ghost=True)
+    async_delivered: I = field(metadata=GHOST_INT)
     """Id of the last exception delivered."""
-    async_deliveries: I = int_field(ghost=True)
+    async_deliveries: I = field(metadata=GHOST_INT)
     """Number of deliveries."""
-    must_yield: B = bool_field(ghost=True)
+    must_yield: B = field(metadata=GHOST_BOOL)
     """Dropped the GIL with a drop request set on it, and no other thread took
     the GIL since."""
-    spurious_wake: B = bool_field(ghost=True)
+    spurious_wake: B = field(metadata=GHOST_BOOL)
     """Its last ``switch_cond`` wait ended before any switch (a spurious wake-up)."""
-    drop_missed: I = int_field(ghost=True)
+    drop_missed: I = field(metadata=GHOST_INT)
     """Passes that completed without error and without honouring a drop request
     that was set when they started."""
-    drop_missed_any: I = int_field(ghost=True)
+    drop_missed_any: I = field(metadata=GHOST_INT)
     """The same, counting passes that ended with an error too."""
 
 
@@ -115,23 +110,23 @@ class PendingQueue(Generic[B, I]):
     An entry is the id of the call (ids are given in acceptance order, from 0).
     """
 
-    calls: tuple[I, ...] = dataclasses.field(metadata={"sort": "array"})
+    calls: tuple[I, ...] = field(metadata=ARRAY)
     """The entries; unused slots hold 0. An array leaf: one z3 array symbolically."""
-    npending: I = int_field()
-    added: I = int_field(ghost=True)
+    npending: I = field(metadata=INT)
+    added: I = field(metadata=GHOST_INT)
     """Calls accepted so far; the next accepted call gets this id."""
-    refused: I = int_field(ghost=True)
+    refused: I = field(metadata=GHOST_INT)
     """Adds refused because the queue was full."""
-    ran: I = int_field(ghost=True)
+    ran: I = field(metadata=GHOST_INT)
     """One more than the highest id started so far (0: none)."""
-    started: I = int_field(ghost=True)
+    started: I = field(metadata=GHOST_INT)
     """Number of calls popped and started."""
-    last_started: I = int_field(ghost=True)
+    last_started: I = field(metadata=GHOST_INT)
     """Id of the call popped last."""
-    missed: I = int_field(ghost=True)
+    missed: I = field(metadata=GHOST_INT)
     """Eligible passes that completed without error and without running the
     call at the head (reset when a call is popped)."""
-    swallowed: B = bool_field(ghost=True)
+    swallowed: B = field(metadata=GHOST_BOOL)
     """Since a call of this queue was last popped, ``make_pending_calls`` handed a
     CALLS_TO_DO bit that was to serve this queue to a drain that will not serve
     it: a check point inside a callback handed it to its own drain
@@ -143,35 +138,35 @@ class PendingQueue(Generic[B, I]):
 class State(Generic[B, I]):
     """The whole protocol state of one interpreter with its GIL."""
 
-    locked: B = bool_field()
+    locked: B = field(metadata=BOOL)
     """``gil->locked`` (the uninitialised value -1 is not modelled)."""
-    last_holder: I = int_field()
+    last_holder: I = field(metadata=INT)
     """``gil->last_holder``: thread id, never reset on release."""
-    switch_number: I = int_field()
+    switch_number: I = field(metadata=INT)
     """``gil->switch_number``."""
-    finalizing: B = bool_field()
+    finalizing: B = field(metadata=BOOL)
     """``_PyRuntimeState_GetFinalizing() != NULL``; the finalizing thread is main."""
-    instrumentation_version: I = word_field()
+    instrumentation_version: I = field(metadata=WORD)
     """``interp->ceval.instrumentation_version``."""
-    handling_thread: I = int_field()
+    handling_thread: I = field(metadata=INT)
     """``interp->ceval.pending.handling_thread`` (:data:`NULL` or a thread id)."""
-    drain_npending: I = int_field()
+    drain_npending: I = field(metadata=INT)
     """``npending`` local of ``_make_pending_calls``: the count read at the last pop."""
-    interp_q: PendingQueue[B, I] = dataclasses.field(metadata={"sort": "queue"})
+    interp_q: PendingQueue[B, I] = field(metadata=NESTED)
     """``interp->ceval.pending``."""
-    main_q: PendingQueue[B, I] = dataclasses.field(metadata={"sort": "queue"})
+    main_q: PendingQueue[B, I] = field(metadata=NESTED)
     """``_PyRuntime.ceval.pending_mainthread``."""
-    is_tripped: B = bool_field()
+    is_tripped: B = field(metadata=BOOL)
     """``is_tripped`` in Modules/signalmodule.c."""
-    tripped: tuple[B, ...] = dataclasses.field(metadata={"sort": "bool"})
+    tripped: tuple[B, ...] = field(metadata=BOOL)
     """``Handlers[sig].tripped`` for each model signal."""
-    trip_stage: tuple[I, ...] = dataclasses.field(metadata={"sort": "int"})
+    trip_stage: tuple[I, ...] = field(metadata=INT)
     """Progress of ``trip_signal`` per signal: 0 idle, 1 ``tripped`` set,
     2 ``is_tripped`` set (the main thread's bit is next)."""
-    signal_missed: tuple[I, ...] = dataclasses.field(metadata={"sort": "int", "ghost": True})
+    signal_missed: tuple[I, ...] = field(metadata=GHOST_INT)
     """Per signal: main-thread passes that completed without error while the
     signal was due and did not handle it."""
-    threads: tuple[ThreadState[B, I], ...] = dataclasses.field(metadata={"sort": "threads"})
+    threads: tuple[ThreadState[B, I], ...] = field(metadata=NESTED)
 
 
 def empty_frame(d: Domain[B, I]) -> Frame[B, I]:

@@ -148,7 +148,7 @@ class Z3Domain:
     def forall_below(self, n: int, body: Any) -> Term:
         self._bound += 1
         j = z3.Const(f"j!{self._bound}", self.int_sort())
-        return z3.ForAll([j], z3.Implies(z3.And(0 <= j, j < n), self._b(body(j))))
+        return z3.ForAll([j], z3.Implies(z3.And(j >= 0, j < n), self._b(body(j))))
 
     def concrete(self, x: Any) -> bool | None:
         x = self._b(x)
@@ -172,7 +172,9 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any, str]]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             sort = f.metadata.get("sort", "int")
-            yield from _leaves_sorted(getattr(value, f.name), f"{path}.{f.name}" if path else f.name, sort)
+            yield from _leaves_sorted(
+                getattr(value, f.name), f"{path}.{f.name}" if path else f.name, sort
+            )
     else:  # pragma: no cover - states are dataclasses
         raise TypeError(f"not a state: {value!r}")
 
@@ -234,7 +236,9 @@ def make_var(d: Z3Domain, name: str, sort: str) -> Term:
 
 def fresh_state(d: Z3Domain, template: State[Any, Any], suffix: str) -> State[Any, Any]:
     """A state of fresh z3 variables named ``path@suffix``, shaped like ``template``."""
-    return unflatten(template, [make_var(d, f"{p}@{suffix}", sort) for p, sort in leaf_paths(template)])
+    return unflatten(
+        template, [make_var(d, f"{p}@{suffix}", sort) for p, sort in leaf_paths(template)]
+    )
 
 
 def lift(d: Z3Domain, state: State[Any, Any]) -> State[Any, Any]:
@@ -250,7 +254,9 @@ def lift(d: Z3Domain, state: State[Any, Any]) -> State[Any, Any]:
                     arr = z3.Store(arr, d.int_(j), d.int_(x))
             out.append(arr)
         else:
-            out.append(d.bool_(bool(v)) if sort == "bool" else d.word(v) if sort == "word" else d.int_(v))
+            out.append(
+                d.bool_(bool(v)) if sort == "bool" else d.word(v) if sort == "word" else d.int_(v)
+            )
     return unflatten(state, out)
 
 
@@ -279,5 +285,3 @@ def value_of(d: Z3Domain, model: z3.ModelRef, term: Term, sort: str = "int") -> 
     if z3.is_bool(v):
         return z3.is_true(v)
     return v.as_long()
-
-

@@ -9,6 +9,7 @@ not only about its encoding.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,11 +53,13 @@ def replay(model: Any, trace: Trace, *, from_initial: bool = True) -> None:
             raise ReplayError(f"replay: step {k + 1} ({inst.label}) is not enabled")
         if got != post:
             diff = ", ".join(path for path, _, _ in diff_states(post, got)) or "?"
-            raise ReplayError(f"replay: step {k + 1} ({inst.label}) leads elsewhere (differs in {diff})")
+            raise ReplayError(
+                f"replay: step {k + 1} ({inst.label}) leads elsewhere (differs in {diff})"
+            )
 
 
 def _pairs(states: Sequence[ConcreteState]) -> Iterator[tuple[ConcreteState, ConcreteState]]:
-    return zip(states, states[1:], strict=False)
+    return itertools.pairwise(states)
 
 
 def leaves_with_paths(value: Any, path: str = "") -> Iterator[tuple[str, Any, dict[str, Any]]]:

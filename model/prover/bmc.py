@@ -2,9 +2,8 @@
 
 A *goal* is a formula at a depth: a violated property (its negation) or a
 state whose reachability the vacuity guard wants to see. :class:`Unrolling`
-keeps one incremental solver with ``Init(0) ∧ T(0,1) ∧ ... ∧ T(k-1,k)`` and
-asks, depth by depth, which goals can hold at exactly depth ``k`` (through an
-assumption literal, so nothing has to be popped). The model has stuttering
+holds ``Init(0) ∧ T(0,1) ∧ ... ∧ T(k-1,k)`` and asks, depth by depth, which
+goals can hold at exactly depth ``k``. The model has stuttering
 steps (instructions that are not check points), so "at depth k" includes
 "within k". Goals found at depth ``k`` come with a trace of length ``k``,
 decoded from the z3 model and replayed through the concrete model.
@@ -63,7 +62,14 @@ class BmcResult:
 
 
 class Unrolling:
-    """An incremental BMC unrolling of one encoding."""
+    """A BMC unrolling of one encoding: ``Init(0) ∧ T(0,1) ∧ ... ∧ T(k-1,k)``.
+
+    Each query gets a fresh solver with the whole unrolling: z3's incremental
+    mode turned out to stall on some satisfiable queries of this model (a
+    counterexample at depth 6 with three threads took minutes incrementally and
+    under a second from scratch), and a fresh solver can preprocess the
+    unrolling (solving the ``post == f(pre)`` equations away).
+    """
 
     def __init__(
         self, enc: Encoding, *, lemmas: Sequence[str] = (), timeout_ms: int | None = None
@@ -73,14 +79,10 @@ class Unrolling:
         without excluding any real behaviour."""
         self.enc = enc
         self.lemmas = list(lemmas)
-        self.solver = z3.Solver()
-        self.solver.set("random_seed", SEED)
-        if timeout_ms is not None:
-            self.solver.set("timeout", timeout_ms)
-        self.solver.add(enc.init_at("0"))
+        self.timeout_ms = timeout_ms
+        self.formulas: list[Term] = [enc.init_at("0")]
         self._assert_lemmas(0)
         self.depth = 0
-        self._lits = 0
 
     def _assert_lemmas(self, k: int) -> None:
         # Quantified lemmas (queue contents) are left out: along an unrolling from the
@@ -91,32 +93,37 @@ class Unrolling:
                 continue
             if self.enc.properties[pid].step:
                 if k > 0:
-                    self.solver.add(self.enc.property_at(pid, str(k - 1), str(k)))
+                    self.formulas.append(self.enc.property_at(pid, str(k - 1), str(k)))
             else:
-                self.solver.add(self.enc.property_at(pid, str(k)))
+                self.formulas.append(self.enc.property_at(pid, str(k)))
 
     def extend(self) -> None:
         """Add the step from the current depth to the next."""
-        self.solver.add(self.enc.trans_at(str(self.depth), str(self.depth + 1)))
+        self.formulas.append(self.enc.trans_at(str(self.depth), str(self.depth + 1)))
         self.depth += 1
         self._assert_lemmas(self.depth)
 
     def check(self, formula: Term) -> z3.ModelRef | None:
         """A model of the unrolling where ``formula`` holds, or None; ``unknown`` raises."""
-        self._lits += 1
-        lit = z3.Bool(f"goal!{self._lits}")
-        self.solver.add(z3.Implies(lit, formula))
-        r = self.solver.check(lit)
+        solver = z3.Solver()
+        solver.set("random_seed", SEED)
+        if self.timeout_ms is not None:
+            solver.set("timeout", self.timeout_ms)
+        solver.add(*self.formulas)
+        solver.add(formula)
+        r = solver.check()
         if r == z3.sat:
-            return self.solver.model()
+            return solver.model()
         if r == z3.unknown:
-            raise TimeoutError(f"bmc: z3 gave up at depth {self.depth}: {self.solver.reason_unknown()}")
+            raise TimeoutError(f"bmc: z3 gave up at depth {self.depth}: {solver.reason_unknown()}")
         return None
 
     def trace(self, model: z3.ModelRef) -> Trace:
         """The concrete trace of ``model`` from depth 0 to the current depth, replayed."""
         enc = self.enc
-        states = tuple(concretize(enc.d, model, enc.state(str(k)), enc.initial) for k in range(self.depth + 1))
+        states = tuple(
+            concretize(enc.d, model, enc.state(str(k)), enc.initial) for k in range(self.depth + 1)
+        )
         steps = tuple(enc.step_at(model, str(k)) for k in range(self.depth))
         out = Trace(states, steps)
         replay(enc.concrete, out)
@@ -148,7 +155,11 @@ def search(
             if model is None:
                 break
             trace = unrolling.trace(model)
-            hit = [name for name, t in terms.items() if z3.is_true(model.eval(t, model_completion=True))]
+            hit = [
+                name
+                for name, t in terms.items()
+                if z3.is_true(model.eval(t, model_completion=True))
+            ]
             for name in hit:
                 result.reached[name] = Reached(k, trace, time.perf_counter() - start)
                 del terms[name]

@@ -85,7 +85,9 @@ class Encoding:
         sel = self._sel_pre
         groups: list[dict[int, tuple[Term, list[int]]]] = [{} for _ in pre_leaves]
         for c, members in enumerate(self.classes):
-            for j, (a, b) in enumerate(zip(pre_leaves, flatten(self._posts[members[0]]), strict=True)):
+            for j, (a, b) in enumerate(
+                zip(pre_leaves, flatten(self._posts[members[0]]), strict=True)
+            ):
                 if b is a or b.eq(a):
                     continue
                 groups[j].setdefault(b.get_id(), (b, []))[1].append(c)
@@ -146,7 +148,9 @@ class Encoding:
         if prop.step:
             if next_tag is None:
                 raise ValueError(f"{pid} is a step property: give the successor's tag")
-            return z3.substitute(self.property_term(pid), *self._pairs(self.state(tag), self.state(next_tag)))
+            return z3.substitute(
+                self.property_term(pid), *self._pairs(self.state(tag), self.state(next_tag))
+            )
         return z3.substitute(self.property_term(pid), *self._pairs(self.state(tag), None))
 
     def guard_at(self, index: int, tag: str) -> Term:

@@ -117,7 +117,9 @@ def k_induction(
                 if r == z3.sat:
                     failing[pid] = solver.model()
                 elif r == z3.unknown:
-                    raise TimeoutError(f"k-induction: z3 gave up on {pid} at k={k}: {solver.reason_unknown()}")
+                    raise TimeoutError(
+                        f"k-induction: z3 gave up on {pid} at k={k}: {solver.reason_unknown()}"
+                    )
             for pid, model in failing.items():
                 result.ctis[pid] = Cti(
                     pid,

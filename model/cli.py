@@ -1,0 +1,184 @@
+"""The ``gilcheck`` command.
+
+``gilcheck verify`` proves or refutes every catalogue entry (see
+model/prover/verify.py); ``gilcheck replay`` and ``gilcheck soak`` run the
+conformance harness of tests/conformance against impl; ``gilcheck catalogue``
+lists the entries.
+
+Exit codes follow TLC's: 0 every entry as expected; 12 a safety property
+violated; 13 a liveness property violated; 14 inconclusive (a property neither
+proved nor refuted within the bounds, an expected counterexample not found, or
+a vacuous proof); 150 a bad configuration or option; 151 an unreadable input
+file; 153 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+
+from model.catalogue import CatalogueError, load
+from model.config import Config, ConfigError
+from model.prover.verify import EXIT_BAD_CONFIG, EXIT_INTERNAL, verify
+from model.report import render_text, report_json, write_outputs
+from model.variants import DEFAULT, VARIANTS, UnknownVariant
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with 150 and one line on a bad option."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"gilcheck: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_CONFIG)
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    defaults = Config()
+    for name in (
+        "threads",
+        "interp_capacity",
+        "interp_maxloop",
+        "main_capacity",
+        "main_maxloop",
+        "signals",
+        "liveness_bound",
+    ):
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(
+            flag,
+            type=int,
+            default=getattr(defaults, name),
+            help=f"default {getattr(defaults, name)}",
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gilcheck", description="Check CPython 3.13's GIL protocol, by machine.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    v = sub.add_parser("verify", help="prove or refute every catalogue entry")
+    v.add_argument(
+        "--variant", default=DEFAULT, help=f"model variant (known: {', '.join(sorted(VARIANTS))})"
+    )
+    _config_args(v)
+    v.add_argument(
+        "--depth", type=int, default=13, help="BMC bound for what induction does not prove"
+    )
+    v.add_argument("--max-k", type=int, default=2, help="largest k for k-induction")
+    v.add_argument("--engine", choices=("z3", "explicit", "both"), default="z3")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.add_argument(
+        "--out",
+        type=Path,
+        default=Path("gilcheck-out"),
+        help="where ITF counterexamples and report.json go",
+    )
+    v.add_argument(
+        "--only", default="", help="comma-separated catalogue ids to check (default: all)"
+    )
+    v.add_argument(
+        "--show-expected",
+        action="store_true",
+        help="print the traces of expected counterexamples too",
+    )
+    v.add_argument("--no-parallel", action="store_true", help="run in one process")
+    v.add_argument("--seed", type=int, default=0)
+    sub.add_parser("catalogue", help="list the catalogue entries")
+    sub.add_parser("replay", help="replay an ITF counterexample on impl", add_help=False)
+    sub.add_parser(
+        "soak",
+        help="free-running impl under load, its event log checked against the model",
+        add_help=False,
+    )
+    return p
+
+
+def _verify(args: argparse.Namespace) -> int:
+    try:
+        cfg = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+        entries = load()
+        if args.variant not in VARIANTS:
+            raise UnknownVariant(args.variant)
+        if args.depth < 0 or args.max_k < 1:
+            raise ConfigError("verify: --depth must be >= 0 and --max-k >= 1")
+    except (ConfigError, UnknownVariant, CatalogueError) as exc:
+        print(f"gilcheck: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if args.only:
+        wanted = [x.strip() for x in args.only.split(",") if x.strip()]
+        unknown = [x for x in wanted if x not in entries]
+        if unknown:
+            print(f"gilcheck: verify: unknown catalogue ids {unknown}", file=sys.stderr)
+            return EXIT_BAD_CONFIG
+        entries = {k: entries[k] for k in wanted}
+    report = verify(
+        args.variant,
+        cfg,
+        entries,
+        engine=args.engine,
+        depth=args.depth,
+        max_k=args.max_k,
+        seed=args.seed,
+        parallel=not args.no_parallel,
+    )
+    written = write_outputs(report, args.out)
+    if args.format == "json":
+        print(json.dumps(report_json(report), indent=1))
+    else:
+        console = Console(highlight=False, soft_wrap=False, width=max(120, Console().width))
+        render_text(report, console, show_expected_traces=args.show_expected)
+        traces = [p for p in written if p.name.endswith(".itf.json")]
+        if traces:
+            console.print(f"ITF traces: {', '.join(str(p) for p in traces)}")
+    return report.exit_code
+
+
+def _catalogue() -> int:
+    console = Console(highlight=False)
+    for e in load().values():
+        tag = "lemma" if e.lemma else e.kind
+        exp = "  [yellow](expected violated)[/]" if e.expected == "violated" else ""
+        console.print(f"[bold]{e.id}[/] ({tag}){exp}: {e.statement}")
+    return 0
+
+
+def _delegate(module: str, argv: Sequence[str]) -> int:
+    """Run a command implemented by the conformance harness (tests/conformance)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        print(f"gilcheck: the conformance harness is not importable ({exc})", file=sys.stderr)
+        return EXIT_INTERNAL
+    code: int = mod.main(list(argv))
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "replay":
+        return _delegate("tests.conformance.replay", argv[1:])
+    if argv and argv[0] == "soak":
+        return _delegate("tests.conformance.soak", argv[1:])
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "verify":
+            return _verify(args)
+        return _catalogue()
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_CONFIG
+    except Exception:
+        traceback.print_exc()
+        print("gilcheck: internal error (a bug in gilcheck, not a verdict)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

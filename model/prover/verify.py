@@ -1,0 +1,365 @@
+"""``gilcheck verify``: every catalogue entry checked, one verdict each.
+
+The z3 engine runs, in order:
+
+1. BMC from the initial state to depth ``max_k`` without help: short
+   violations, and the base case of the induction below.
+2. k-induction (Houdini-pruned, k up to ``max_k``) over everything not
+   violated: these are *proved* for all reachable states.
+3. BMC to ``depth`` for what is neither, with the proved properties asserted on
+   every step (they hold there anyway; they prune the search). A violation is
+   reported with the shortest trace; otherwise the verdict is *bounded*, with
+   the counterexample to induction that blocked the proof.
+4. For an entry the catalogue expects to be violated (a CPython behaviour kept
+   as a documented counterexample) and not violated yet: BMC in the entry's
+   witness configuration (fewer threads or signals: a smaller search), whose
+   trace is then replayed in the configuration checked and must break the
+   property there too.
+5. The vacuity guard (model/vacuity.py): every entry's triggers, and every
+   transition class, must be reachable.
+
+Steps 1-3 and 4-5 run in two processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from model.actions import Instance
+from model.catalogue import Entry
+from model.config import Config
+from model.properties import PROPERTIES, Property
+from model.prover import bmc, induction
+from model.prover.encoding import Encoding
+from model.prover.induction import Cti
+from model.trace import ReplayError, Trace, replay
+from model.vacuity import TRIGGERS, Coverage, dead_reason, random_walks, run_plans
+from model.variants import concrete_model, model_class
+
+Status = Literal["proved", "violated", "bounded", "vacuous"]
+Engine = Literal["z3", "explicit", "both"]
+
+EXIT_OK = 0
+EXIT_SAFETY = 12
+EXIT_LIVENESS = 13
+EXIT_INCONCLUSIVE = 14
+EXIT_BAD_CONFIG = 150
+EXIT_BAD_INPUT = 151
+EXIT_INTERNAL = 153
+
+
+@dataclass
+class Verdict:
+    """What the engines concluded about one catalogue entry."""
+
+    id: str
+    kind: str
+    lemma: bool
+    expected: str
+    status: Status
+    engine: str
+    seconds: float
+    k: int | None = None
+    """The induction depth of a proof."""
+    depth: int | None = None
+    """The length of a counterexample, or the bound explored."""
+    trace: Trace | None = None
+    cti: Cti | None = None
+    note: str = ""
+
+    @property
+    def as_expected(self) -> bool:
+        """Proved when expected to hold; violated when expected to be violated."""
+        return self.status == ("proved" if self.expected == "holds" else "violated")
+
+
+@dataclass
+class Report:
+    variant: str
+    config: Config
+    engine: str
+    depth: int
+    max_k: int
+    verdicts: list[Verdict] = field(default_factory=list)
+    triggers_missing: dict[str, list[str]] = field(default_factory=dict)
+    """Trigger name -> ids of the entries that need it, for triggers not reached."""
+    instances_dead: list[str] = field(default_factory=list)
+    """Transition instances never seen enabled that are not dead by design."""
+    triggers_reached: int = 0
+    instances_covered: int = 0
+    instances_by_design: int = 0
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        unexpected = [v for v in self.verdicts if v.expected == "holds" and v.status == "violated"]
+        if any(v.kind == "safety" for v in unexpected):
+            return EXIT_SAFETY
+        if unexpected:
+            return EXIT_LIVENESS
+        if (
+            any(not v.as_expected for v in self.verdicts)
+            or self.triggers_missing
+            or self.instances_dead
+        ):
+            return EXIT_INCONCLUSIVE
+        return EXIT_OK
+
+
+# -- the z3 engine ----------------------------------------------------------------------------
+
+
+@dataclass
+class _ProofResult:
+    violated: dict[str, bmc.Reached]
+    proved: dict[str, int]
+    ctis: dict[str, Cti]
+    seconds: dict[str, float]
+    bounded_depth: int
+
+
+def _prove(
+    variant: str, cfg: Config, pids: Sequence[str], depth: int, max_k: int, deep: Sequence[str]
+) -> _ProofResult:
+    """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids."""
+    enc = Encoding(model_class(variant), cfg, [PROPERTIES[p] for p in pids])
+    t0 = time.perf_counter()
+    base = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, max_k)
+    base_seconds = time.perf_counter() - t0
+    violated = dict(base.reached)
+    # Only what may hold is a candidate: a property expected to be violated cannot be
+    # proved, and each failed check of it would cost a satisfiable query with the
+    # quantified queue invariants assumed (slow for z3).
+    candidates = [p for p in pids if p not in violated and p in deep]
+    ind = induction.k_induction(enc, candidates, max_k)
+    seconds = {p: base_seconds / max(1, len(pids)) + ind.seconds.get(p, 0.0) for p in pids}
+    rest = [p for p in candidates if p not in ind.proved and p in deep]
+    bounded = max_k
+    if rest and depth > max_k:
+        lemmas = list(ind.proved)
+        deeper = bmc.search(enc, {p: bmc.violation_goal(p) for p in rest}, depth, lemmas=lemmas)
+        violated.update(deeper.reached)
+        for p, r in deeper.reached.items():
+            seconds[p] += r.seconds
+        bounded = deeper.depth
+    return _ProofResult(violated, dict(ind.proved), dict(ind.ctis), seconds, bounded)
+
+
+def lift(trace: Trace, target: Any) -> Trace:
+    """Replay ``trace``'s steps in the concrete model ``target`` (a configuration with
+    at least as many threads and signals); raises ReplayError if it does not apply."""
+    by_label = {i.label: i for i in target.instances}
+    states = [target.initial()]
+    steps: list[Instance] = []
+    for inst in trace.steps:
+        big = by_label.get(inst.label)
+        if big is None:
+            raise ReplayError(f"lift: no step {inst.label} in the target configuration")
+        guard, post = target.fire(big, states[-1])
+        if not guard or post is None:
+            raise ReplayError(f"lift: step {inst.label} is not enabled in the target configuration")
+        states.append(post)
+        steps.append(big)
+    out = Trace(tuple(states), tuple(steps))
+    replay(target, out)
+    return out
+
+
+def violates(m: Any, prop: Property, trace: Trace) -> bool:
+    """Whether ``trace``'s last state (or last step) breaks ``prop`` in the concrete model."""
+    if prop.step:
+        return len(trace) > 0 and not prop.holds(m, trace.states[-2], trace.states[-1])
+    return not prop.holds(m, trace.last)
+
+
+def _witnesses(
+    variant: str, cfg: Config, expected: Mapping[str, Mapping[str, int]], depth: int
+) -> dict[str, tuple[Trace, str, float]]:
+    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds)."""
+    target = concrete_model(variant, cfg)
+    found: dict[str, tuple[Trace, str, float]] = {}
+    by_witness: dict[tuple[int, int], list[str]] = {}
+    for pid, w in expected.items():
+        key = (
+            min(cfg.threads, w.get("threads", cfg.threads)),
+            min(cfg.signals, w.get("signals", cfg.signals)),
+        )
+        by_witness.setdefault(key, []).append(pid)
+    for (threads, signals), pids in sorted(by_witness.items()):
+        small = dataclasses.replace(cfg, threads=threads, signals=signals)
+        enc = Encoding(model_class(variant), small, [PROPERTIES[p] for p in pids])
+        t0 = time.perf_counter()
+        res = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, depth)
+        for pid, r in res.reached.items():
+            lifted = lift(r.trace, target)
+            if violates(target, PROPERTIES[pid], lifted):
+                note = (
+                    f"found with {threads} thread(s) and {signals} signal(s) (the entry's witness "
+                    f"configuration) at depth {r.depth}, replayed in the configuration checked"
+                )
+                found[pid] = (lifted, note, time.perf_counter() - t0)
+    return found
+
+
+def _coverage(
+    variant: str, cfg: Config, triggers: Sequence[str], vacuity_depth: int, seed: int
+) -> Coverage:
+    """Step 5 of the module docstring: plans, then random walks, then BMC for the rest."""
+    target = concrete_model(variant, cfg)
+    cov = Coverage()
+    run_plans(target, cov, triggers)
+    random_walks(target, cov, walks=1500, length=100, seed=seed, triggers=triggers)
+    missing = [t for t in triggers if t not in cov.triggers]
+    wanted = [
+        i for i in target.instances if i.label not in cov.instances and dead_reason(i) is None
+    ]
+    if missing or wanted:
+        enc = Encoding(model_class(variant), cfg, [])
+        goals: dict[str, bmc.Goal] = {
+            f"trigger:{t}": bmc.state_goal(enc.d.all(TRIGGERS[t].holds(enc.sym, enc.pre)))
+            for t in missing
+        }
+        index = {inst.label: k for k, inst in enumerate(enc.instances)}
+        for inst in wanted:
+            goals[f"instance:{inst.label}"] = bmc.state_goal(enc.guards[index[inst.label]])
+        res = bmc.search(enc, goals, vacuity_depth)
+        for name, r in res.reached.items():
+            kind, _, key = name.partition(":")
+            (cov.triggers if kind == "trigger" else cov.instances)[key] = r.trace
+    return cov
+
+
+def _prove_and_cover(
+    variant: str,
+    cfg: Config,
+    pids: Sequence[str],
+    depth: int,
+    max_k: int,
+    deep: Sequence[str],
+    triggers: Sequence[str],
+    vacuity_depth: int,
+    seed: int,
+) -> tuple[_ProofResult, Coverage]:
+    return _prove(variant, cfg, pids, depth, max_k, deep), _coverage(
+        variant, cfg, triggers, vacuity_depth, seed
+    )
+
+
+def verify(
+    variant: str,
+    cfg: Config,
+    entries: Mapping[str, Entry],
+    *,
+    engine: Engine = "z3",
+    depth: int = 12,
+    max_k: int = 2,
+    vacuity_depth: int = 10,
+    seed: int = 0,
+    parallel: bool = True,
+) -> Report:
+    """Check every entry of the catalogue against ``variant`` in configuration ``cfg``."""
+    start = time.perf_counter()
+    report = Report(variant, cfg, engine, depth, max_k)
+    pids = list(entries)
+    if engine == "explicit":
+        from model.explicit_verify import explicit_verdicts
+
+        report.verdicts = explicit_verdicts(variant, cfg, entries, depth)
+        report.seconds = time.perf_counter() - start
+        return report
+    expected = {p: e.witness for p, e in entries.items() if e.expected == "violated"}
+    # Entries expected to be violated are searched for in their (smaller) witness
+    # configuration rather than by deep BMC in the full one (step 4).
+    deep = [p for p in pids if p not in expected]
+    triggers = sorted({t for e in entries.values() for t in e.triggers})
+    if parallel:
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            fp: Future[tuple[_ProofResult, Coverage]] = pool.submit(
+                _prove_and_cover,
+                variant,
+                cfg,
+                pids,
+                depth,
+                max_k,
+                deep,
+                triggers,
+                vacuity_depth,
+                seed,
+            )
+            fw: Future[dict[str, tuple[Trace, str, float]]] = pool.submit(
+                _witnesses, variant, cfg, expected, depth
+            )
+            (proof, cov), found = fp.result(), fw.result()
+    else:
+        proof, cov = _prove_and_cover(
+            variant, cfg, pids, depth, max_k, deep, triggers, vacuity_depth, seed
+        )
+        found = _witnesses(variant, cfg, expected, depth)
+    report.verdicts = [_verdict(entries[p], proof, found, depth) for p in pids]
+    for t in triggers:
+        if t not in cov.triggers:
+            report.triggers_missing[t] = [p for p, e in entries.items() if t in e.triggers]
+    for v in report.verdicts:
+        needs = entries[v.id].triggers
+        if v.status == "proved" and any(t in report.triggers_missing for t in needs):
+            v.status = "vacuous"
+            v.note = "proved, but the model never reaches " + ", ".join(
+                t for t in needs if t in report.triggers_missing
+            )
+    target = concrete_model(variant, cfg)
+    report.triggers_reached = len(cov.triggers)
+    for inst in target.instances:
+        if dead_reason(inst) is not None:
+            report.instances_by_design += 1
+        elif inst.label in cov.instances:
+            report.instances_covered += 1
+        else:
+            report.instances_dead.append(inst.label)
+    if engine == "both":
+        from model.explicit_verify import cross_check
+
+        cross_check(report, entries)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _verdict(
+    entry: Entry, proof: _ProofResult, found: Mapping[str, tuple[Trace, str, float]], depth: int
+) -> Verdict:
+    pid = entry.id
+    base = Verdict(
+        pid, entry.kind, entry.lemma, entry.expected, "bounded", "z3", proof.seconds.get(pid, 0.0)
+    )
+    if pid in proof.violated:
+        r = proof.violated[pid]
+        return dataclasses.replace(
+            base, status="violated", engine="z3 bmc", depth=r.depth, trace=r.trace
+        )
+    if pid in proof.proved:
+        return dataclasses.replace(
+            base, status="proved", engine="z3 k-induction", k=proof.proved[pid]
+        )
+    if pid in found:
+        trace, note, seconds = found[pid]
+        return dataclasses.replace(
+            base,
+            status="violated",
+            engine="z3 bmc",
+            depth=len(trace),
+            trace=trace,
+            note=note,
+            seconds=seconds,
+        )
+    return dataclasses.replace(
+        base,
+        engine="z3 bmc + k-induction",
+        depth=proof.bounded_depth,
+        cti=proof.ctis.get(pid),
+        note=f"no violation within {max(proof.bounded_depth, depth)} steps; "
+        "not inductive (see the CTI)",
+    )

@@ -1,0 +1,232 @@
+"""How verdicts and counterexamples are shown: a terminal report, JSON, files.
+
+A counterexample is a step table in the manner of TLC and mypyvy: step,
+thread, action, and only the variables that changed, with breaker words as
+bit names, phases and stages by name, and queues as lists. Ghost variables
+(ones CPython does not have) are shown apart, dimmed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from model.bits import EVENTS_MASK, bit_names
+from model.itf import write_itf
+from model.phases import Phase, Stage
+from model.prover.induction import Cti
+from model.prover.verify import Report, Verdict
+from model.state import NULL
+from model.trace import ConcreteState, Trace, leaves_with_paths
+
+
+def _fmt(path: str, value: Any) -> str:
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf in ("breaker", "snap", "instrumentation_version"):
+        names = bit_names(value & EVENTS_MASK)
+        version = value >> 8
+        parts = names + ([f"version={version}"] if version else [])
+        return "{" + ", ".join(parts) + "}" if parts else "{}"
+    if leaf == "phase":
+        return Phase(value).name
+    if leaf == "stage":
+        return Stage(value).name
+    if leaf in ("handling_thread", "last_holder") and value == NULL:
+        return "NULL"
+    return repr(value)
+
+
+def changes(a: ConcreteState, b: ConcreteState) -> tuple[list[str], list[str]]:
+    """The variables that differ between two states: (real ones, ghost ones), formatted."""
+    real: list[str] = []
+    ghost: list[str] = []
+    queues_done: set[str] = set()
+    for (p, x, meta), (_, y, _) in zip(leaves_with_paths(a), leaves_with_paths(b), strict=True):
+        if x == y:
+            continue
+        if ".calls[" in p:
+            qname = p.split(".calls[", 1)[0]
+            if qname not in queues_done:
+                queues_done.add(qname)
+                q = getattr(b, qname)
+                real.append(f"{qname}.calls={list(q.calls[: q.npending])}")
+            continue
+        text = f"{p}={_fmt(p, y)}"
+        (ghost if meta.get("ghost") else real).append(text)
+    return real, ghost
+
+
+def step_table(trace: Trace, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("step", justify="right")
+    table.add_column("thread")
+    table.add_column("action")
+    table.add_column("changed")
+    for k, inst in enumerate(trace.steps):
+        real, ghost = changes(trace.states[k], trace.states[k + 1])
+        text = ", ".join(real)
+        if ghost:
+            text += ("  " if text else "") + "[dim]" + ", ".join(ghost) + "[/dim]"
+        table.add_row(
+            str(k + 1),
+            "env" if inst.actor is None else f"T{inst.actor}",
+            inst.label,
+            text or "(no change)",
+        )
+    return table
+
+
+def _verdict_text(v: Verdict) -> str:
+    if v.status == "proved":
+        return f"proved (k={v.k})"
+    if v.status == "violated":
+        tail = " (expected)" if v.expected == "violated" else ""
+        return f"violated at depth {v.depth}{tail}"
+    if v.status == "vacuous":
+        return "vacuous"
+    return f"bounded to {v.depth}"
+
+
+def _style(v: Verdict) -> str:
+    if v.as_expected:
+        return "green" if v.status == "proved" else "yellow"
+    return "red"
+
+
+def render_text(report: Report, console: Console, *, show_expected_traces: bool = False) -> None:
+    cfg = report.config
+    console.print(
+        f"[bold]gilcheck verify[/bold]  variant={report.variant}  threads={cfg.threads}  "
+        f"interp={cfg.interp_capacity}/{cfg.interp_loop}  "
+        f"main={cfg.main_capacity}/{cfg.main_loop}  "
+        f"signals={cfg.signals}  engine={report.engine}  depth={report.depth}  max-k={report.max_k}"
+    )
+    table = Table(show_lines=False)
+    for col, just in (
+        ("id", "left"),
+        ("kind", "left"),
+        ("verdict", "left"),
+        ("engine", "left"),
+        ("seconds", "right"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for v in report.verdicts:
+        kind = "lemma" if v.lemma else v.kind
+        table.add_row(
+            v.id, kind, f"[{_style(v)}]{_verdict_text(v)}[/]", v.engine, f"{v.seconds:.2f}"
+        )
+    console.print(table)
+    for v in report.verdicts:
+        if v.trace is not None and (not v.as_expected or show_expected_traces):
+            console.print(step_table(v.trace, f"{v.id}: {_verdict_text(v)}"))
+            if v.note:
+                console.print(f"  {v.note}")
+        elif v.status == "violated" and v.note:
+            console.print(f"[yellow]{v.id}[/]: {v.note}")
+        if v.status == "bounded" and v.cti is not None:
+            _render_cti(console, v.cti)
+    if report.triggers_missing:
+        for trig, ids in sorted(report.triggers_missing.items()):
+            console.print(
+                f"[red]vacuity[/]: trigger {trig} not reached (needed by {', '.join(ids)})"
+            )
+    if report.instances_dead:
+        console.print(f"[red]vacuity[/]: never enabled: {', '.join(report.instances_dead)}")
+    console.print(
+        f"vacuity guard: {report.triggers_reached} triggers reached; "
+        f"{report.instances_covered} transition instances seen enabled, "
+        f"{report.instances_by_design} dead by design, "
+        f"{len(report.instances_dead)} never enabled"
+    )
+    counts: dict[str, int] = {}
+    for v in report.verdicts:
+        key = v.status + (" as expected" if v.status == "violated" and v.as_expected else "")
+        counts[key] = counts.get(key, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    console.print(f"{summary}; {report.seconds:.1f} s; exit {report.exit_code}")
+
+
+def _render_cti(console: Console, cti: Cti) -> None:
+    real, ghost = changes(cti.pre, cti.post)
+    console.print(
+        f"[red]{cti.pid}[/] is not inductive (k={cti.k}): step {cti.step.label} from a state "
+        "satisfying every other property breaks it; it changes "
+        f"{', '.join(real + ghost) or 'nothing'}"
+    )
+    pre = [f"{p}={_fmt(p, v)}" for p, v, _ in leaves_with_paths(cti.pre) if v not in (0, False)]
+    console.print("  pre-state (non-zero variables): " + ", ".join(pre))
+
+
+def _state_json(s: ConcreteState) -> Any:
+    return dataclasses.asdict(s)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return {
+        "variant": report.variant,
+        "config": dataclasses.asdict(report.config),
+        "engine": report.engine,
+        "depth": report.depth,
+        "max_k": report.max_k,
+        "exit_code": report.exit_code,
+        "seconds": round(report.seconds, 3),
+        "verdicts": [
+            {
+                "id": v.id,
+                "kind": v.kind,
+                "lemma": v.lemma,
+                "expected": v.expected,
+                "verdict": v.status,
+                "as_expected": v.as_expected,
+                "engine": v.engine,
+                "seconds": round(v.seconds, 3),
+                "k": v.k,
+                "depth": v.depth,
+                "note": v.note,
+                "trace": [i.label for i in v.trace.steps] if v.trace is not None else None,
+                "cti": None
+                if v.cti is None
+                else {
+                    "k": v.cti.k,
+                    "step": v.cti.step.label,
+                    "pre": _state_json(v.cti.pre),
+                    "post": _state_json(v.cti.post),
+                },
+            }
+            for v in report.verdicts
+        ],
+        "vacuity": {
+            "triggers_missing": report.triggers_missing,
+            "instances_dead": report.instances_dead,
+            "triggers_reached": report.triggers_reached,
+            "instances_covered": report.instances_covered,
+            "instances_dead_by_design": report.instances_by_design,
+        },
+    }
+
+
+def write_outputs(report: Report, out_dir: Path) -> list[Path]:
+    """``report.json`` and one ITF file per counterexample, in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for v in report.verdicts:
+        if v.trace is not None:
+            path = out_dir / f"{v.id}.itf.json"
+            write_itf(
+                path,
+                v.trace,
+                variant=report.variant,
+                config=report.config,
+                property_id=v.id,
+                description=f"{v.id} {_verdict_text(v)}",
+            )
+            written.append(path)
+    path = out_dir / "report.json"
+    path.write_text(json.dumps(report_json(report), indent=1) + "\n", encoding="utf-8")
+    written.append(path)
+    return written

@@ -1,0 +1,488 @@
+"""The vacuity guard: what must be reachable for a proof to mean something.
+
+A property proved over a model in which its trigger never happens is a defect
+(a drop-request property is worthless if no drop request is ever made). Each
+catalogue entry names its triggers; each trigger here is a state predicate,
+written against the domain like the properties, so that every engine can look
+for it. The guard also wants every transition class of the model enabled in
+some reachable state, except the instances that are dead by design (listed in
+:data:`DEAD_BY_DESIGN` with the reason).
+
+Witnesses are found by (1) seeded random walks over the concrete model, (2)
+plans: short recipes for the triggers that need hundreds of steps at CPython's
+capacities (filling a 300-call queue), and (3) BMC for what is left. Every
+witness is a trace that is replayed through the concrete model, so a witness
+cannot be wrong; a plan that no longer applies to a variant simply finds
+nothing, and the trigger is reported as not reached.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.actions import Instance
+from model.base import INTERP, MAIN, MAINQ
+from model.bits import Bit
+from model.phases import Phase, Stage
+from model.state import NULL, State
+from model.trace import Trace, replay
+
+M = Any
+S = State[Any, Any]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    description: str
+    holds: Callable[[M, S], Any]
+    """The trigger as a term of the model's domain."""
+
+
+TRIGGERS: dict[str, Trigger] = {}
+
+
+def _trigger(
+    name: str, description: str
+) -> Callable[[Callable[[M, S], Any]], Callable[[M, S], Any]]:
+    def deco(fn: Callable[[M, S], Any]) -> Callable[[M, S], Any]:
+        TRIGGERS[name] = Trigger(name, description, fn)
+        return fn
+
+    return deco
+
+
+def _any_thread(m: M, s: S, f: Callable[[Any], Any]) -> Any:
+    return m.d.any(*(f(th) for th in s.threads))
+
+
+def _any_frame(m: M, s: S, *stages: Stage, threads: Iterable[int] | None = None) -> Any:
+    d = m.d
+    ts = range(len(s.threads)) if threads is None else threads
+    return d.any(
+        *(
+            d.eq(getattr(s.threads[t], f).stage, st)
+            for t in ts
+            for f in ("f0", "f1")
+            for st in stages
+        )
+    )
+
+
+@_trigger("nested-check-point", "a check point inside a handler or callback starts a nested pass")
+def _nested(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: m.d.eq(th.depth, 2))
+
+
+@_trigger("gil-handoff", "the GIL passes to another thread")
+def _handoff(m: M, s: S) -> Any:
+    return m.d.le(1, s.switch_number)
+
+
+@_trigger("take-gil-wait", "a thread waits in take_gil")
+def _take_wait(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: m.d.eq(th.phase, Phase.TAKE_WAIT))
+
+
+@_trigger("gil-retake", "the last holder is about to take the free GIL again (no switch)")
+def _retake(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(
+        d.not_(s.locked),
+        d.any(
+            *(
+                d.all(d.eq(s.last_holder, t), d.eq(th.phase, Phase.DETACHED))
+                for t, th in enumerate(s.threads)
+            )
+        ),
+    )
+
+
+@_trigger("drop-request", "the GIL holder has a drop request")
+def _drop_request(m: M, s: S) -> Any:
+    d = m.d
+    return _any_thread(
+        m,
+        s,
+        lambda th: d.all(d.eq(th.phase, Phase.HOLDING), d.bhas(th.breaker, Bit.GIL_DROP_REQUEST)),
+    )
+
+
+@_trigger("stale-drop-request", "a thread that does not hold the GIL still has a drop request")
+def _stale_drop(m: M, s: S) -> Any:
+    d = m.d
+    return _any_thread(
+        m,
+        s,
+        lambda th: d.all(d.eq(th.phase, Phase.DETACHED), d.bhas(th.breaker, Bit.GIL_DROP_REQUEST)),
+    )
+
+
+@_trigger("waiter-exits-after-request", "a waiter that requested a drop exits during finalization")
+def _waiter_exits(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(
+        s.finalizing,
+        _any_thread(m, s, lambda th: d.all(d.eq(th.phase, Phase.EXITED), th.drop_requested)),
+    )
+
+
+@_trigger("forced-switch-wait", "a dropper waits on switch_cond")
+def _switch_wait(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: m.d.eq(th.phase, Phase.SWITCH_WAIT))
+
+
+@_trigger("spurious-switch-wake", "a switch_cond wait ends before any switch")
+def _spurious(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: th.spurious_wake)
+
+
+@_trigger("finalizing-waiter", "a thread waits in take_gil while finalization runs")
+def _fin_waiter(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(
+        s.finalizing,
+        d.any(*(d.eq(th.phase, Phase.TAKE_WAIT) for t, th in enumerate(s.threads) if t != MAIN)),
+    )
+
+
+@_trigger(
+    "finalizing-acquirer-exits", "a thread takes the GIL during finalization and exits (bpo-36475)"
+)
+def _fin_acquirer(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(
+        s.finalizing,
+        d.any(
+            *(
+                d.all(d.eq(th.phase, Phase.EXITED), d.eq(s.last_holder, t))
+                for t, th in enumerate(s.threads)
+                if t != MAIN
+            )
+        ),
+    )
+
+
+@_trigger("version-bump", "sys.monitoring sets a new instrumentation version")
+def _version(m: M, s: S) -> Any:
+    return m.d.ne(s.instrumentation_version, 0)
+
+
+@_trigger("gc-scheduled", "a thread has a GC scheduled")
+def _gc(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: m.d.bhas(th.breaker, Bit.GC_SCHEDULED))
+
+
+@_trigger("signal-tripped", "a signal is tripped")
+def _tripped(m: M, s: S) -> Any:
+    return m.d.any(*s.tripped)
+
+
+@_trigger("drop-honoured", "a pass is about to honour a drop request")
+def _drop_stage(m: M, s: S) -> Any:
+    return _any_frame(m, s, Stage.DROP)
+
+
+@_trigger("pending-call-runs", "a pending call runs")
+def _call_runs(m: M, s: S) -> Any:
+    return _any_frame(m, s, Stage.CALLBACK_INTERP, Stage.CALLBACK_MAIN)
+
+
+@_trigger(
+    "callback-fails", "a pending call runs (it may then fail: callback_return(ok=False) is enabled)"
+)
+def _callback(m: M, s: S) -> Any:
+    return _any_frame(m, s, Stage.CALLBACK_INTERP, Stage.CALLBACK_MAIN)
+
+
+@_trigger("signal-handler-runs", "a Python signal handler runs")
+def _handler(m: M, s: S) -> Any:
+    return _any_frame(m, s, Stage.HANDLER)
+
+
+@_trigger("signal-handler-fails", "a Python signal handler runs (it may then raise)")
+def _handler_fails(m: M, s: S) -> Any:
+    return _any_frame(m, s, Stage.HANDLER)
+
+
+@_trigger("async-posted", "an asynchronous exception is pending")
+def _async_posted(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: m.d.ne(th.async_exc, 0))
+
+
+@_trigger("async-delivered", "an asynchronous exception has been delivered")
+def _async_delivered(m: M, s: S) -> Any:
+    return _any_thread(m, s, lambda th: m.d.lt(0, th.async_deliveries))
+
+
+def _queue_full(q: int) -> Callable[[M, S], Any]:
+    def full(m: M, s: S) -> Any:
+        pq = s.interp_q if q == INTERP else s.main_q
+        return m.d.eq(pq.npending, m.capacity(q))
+
+    return full
+
+
+TRIGGERS["interp-queue-full"] = Trigger(
+    "interp-queue-full", "the per-interpreter queue holds its capacity", _queue_full(INTERP)
+)
+TRIGGERS["main-queue-full"] = Trigger(
+    "main-queue-full", "the main-thread queue holds its capacity", _queue_full(MAINQ)
+)
+
+
+@_trigger("two-calls-queued", "a queue holds two calls")
+def _two(m: M, s: S) -> Any:
+    d = m.d
+    return d.any(d.le(2, s.interp_q.npending), d.le(2, s.main_q.npending))
+
+
+@_trigger("add-refused", "an add is refused because the queue is full")
+def _refused(m: M, s: S) -> Any:
+    d = m.d
+    return d.any(d.lt(0, s.interp_q.refused), d.lt(0, s.main_q.refused))
+
+
+@_trigger("maxloop-cutoff", "a drain stops at maxloop with calls left")
+def _maxloop(m: M, s: S) -> Any:
+    d = m.d
+    parts = []
+    for th in s.threads:
+        for f in (th.f0, th.f1):
+            parts.append(
+                d.all(
+                    d.eq(f.stage, Stage.DRAIN_INTERP),
+                    d.eq(f.idx, m.maxloop(INTERP)),
+                    d.lt(0, s.interp_q.npending),
+                )
+            )
+            parts.append(
+                d.all(
+                    d.eq(f.stage, Stage.DRAIN_MAIN),
+                    d.eq(f.idx, m.maxloop(MAINQ)),
+                    d.lt(0, s.main_q.npending),
+                )
+            )
+    return d.any(*parts)
+
+
+@_trigger(
+    "drain-hand-off", "a thread reaches make_pending_calls while another drain is in progress"
+)
+def _hand_off(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(d.ne(s.handling_thread, NULL), _any_frame(m, s, Stage.CALLS))
+
+
+@_trigger("main-queue-drained", "the main thread pops from the main-thread queue")
+def _main_drained(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(d.lt(0, s.main_q.npending), _any_frame(m, s, Stage.DRAIN_MAIN, threads=[MAIN]))
+
+
+@_trigger("signal-during-scan", "a signal arrives while the main thread scans the handlers")
+def _sig_scan(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(
+        d.any(*(d.ne(st, 0) for st in s.trip_stage)),
+        _any_frame(m, s, Stage.SCAN, Stage.HANDLER, threads=[MAIN]),
+    )
+
+
+@_trigger("signal-during-drain", "a signal arrives while pending calls are drained")
+def _sig_drain(m: M, s: S) -> Any:
+    d = m.d
+    return d.all(d.any(*(d.ne(st, 0) for st in s.trip_stage)), d.ne(s.handling_thread, NULL))
+
+
+# -- instances that are never enabled, by design ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dead:
+    """Instances of ``action`` that no state of CPython 3.13 enables, and why."""
+
+    action: str
+    when: Callable[[Instance], bool]
+    reason: str
+
+
+DEAD_BY_DESIGN: tuple[Dead, ...] = (
+    *(
+        Dead(
+            a,
+            lambda i: i.args[0] != MAIN,
+            "only the main thread gets SIGNALS_PENDING (INV-SIGNALS-BIT-MAIN-ONLY)",
+        )
+        for a in ("handle_signals", "call_signal_handler", "scan_done", "handler_return")
+    ),
+    *(
+        Dead(
+            a,
+            lambda i: i.args[0] != MAIN and i.args[2] == MAINQ,
+            "only the main thread drains the main-thread queue",
+        )
+        for a in ("pop_pending_call", "drain_done", "callback_return")
+    ),
+    *(
+        Dead(
+            a,
+            lambda i: i.args[0] != MAIN and i.args[1] == 1,
+            "a thread other than main nests a pass only inside its own callback, "
+            "where handling_thread is itself",
+        )
+        for a in ("make_pending_calls", "pop_pending_call", "drain_done", "callback_return")
+    ),
+)
+
+
+def dead_reason(inst: Instance) -> str | None:
+    for dead in DEAD_BY_DESIGN:
+        if dead.action == inst.action and dead.when(inst):
+            return dead.reason
+    return None
+
+
+# -- finding witnesses --------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """What the vacuity search reached: triggers and transition classes, with witnesses."""
+
+    triggers: dict[str, Trace] = field(default_factory=dict)
+    """Trigger name -> a trace whose last state satisfies it."""
+    instances: dict[str, Trace] = field(default_factory=dict)
+    """Instance label -> a trace whose last state enables it."""
+    walks: int = 0
+    steps: int = 0
+
+
+def _record(
+    m: M,
+    trace_states: list[S],
+    trace_steps: list[Instance],
+    cov: Coverage,
+    names: Sequence[str],
+    labels: Sequence[Instance],
+) -> None:
+    s = trace_states[-1]
+    for name in names:
+        if name not in cov.triggers and TRIGGERS[name].holds(m, s):
+            cov.triggers[name] = Trace(tuple(trace_states), tuple(trace_steps))
+    for inst in labels:
+        if inst.label not in cov.instances:
+            guard, _ = m.fire(inst, s)
+            if guard:
+                cov.instances[inst.label] = Trace(tuple(trace_states), tuple(trace_steps))
+
+
+def random_walks(
+    m: M,
+    cov: Coverage,
+    *,
+    walks: int,
+    length: int,
+    seed: int = 0,
+    triggers: Sequence[str] | None = None,
+) -> Coverage:
+    """Seeded random walks from the initial state; records what they reach."""
+    rng = random.Random(seed)
+    names = [n for n in (TRIGGERS if triggers is None else triggers) if n not in cov.triggers]
+    wanted = [i for i in m.instances if i.label not in cov.instances and dead_reason(i) is None]
+    for _ in range(walks):
+        states = [m.initial()]
+        steps: list[Instance] = []
+        _record(m, states, steps, cov, names, wanted)
+        order = list(m.instances)
+        for _ in range(length):
+            # The first enabled instance of a random permutation is uniform among the
+            # enabled ones, and usually costs a few guards rather than all of them.
+            rng.shuffle(order)
+            step = next(
+                (
+                    (i, post)
+                    for i in order
+                    for _, post in [m.fire(i, states[-1])]
+                    if post is not None
+                ),
+                None,
+            )
+            if step is None:
+                break
+            inst, post = step
+            states.append(post)
+            steps.append(inst)
+            names = [n for n in names if n not in cov.triggers]
+            wanted = [i for i in wanted if i.label not in cov.instances]
+            _record(m, states, steps, cov, names, wanted)
+        cov.walks += 1
+        cov.steps += len(steps)
+        if not names and not wanted:
+            break
+    return cov
+
+
+# -- plans: recipes for the deep triggers --------------------------------------------------
+
+
+def _run_plan(m: M, labels: Iterable[str]) -> Trace | None:
+    """Replay a sequence of instance labels; None if one is not enabled."""
+    by_label = {i.label: i for i in m.instances}
+    states = [m.initial()]
+    steps: list[Instance] = []
+    for label in labels:
+        inst = by_label.get(label)
+        if inst is None:
+            return None
+        guard, post = m.fire(inst, states[-1])
+        if not guard or post is None:
+            return None
+        states.append(post)
+        steps.append(inst)
+    trace = Trace(tuple(states), tuple(steps))
+    replay(m, trace)
+    return trace
+
+
+def _fill(q: int, n: int) -> list[str]:
+    return [f"add_pending_call(t=0, q={q})", f"signal_pending_call(t=0, q={q})"] * n
+
+
+def _drain(q: int, n: int) -> list[str]:
+    out = ["execute(t=0, op='JUMP_BACKWARD')", "make_pending_calls(t=0, level=0)"]
+    if q == MAINQ:
+        out.append("drain_done(t=0, level=0, q=0)")
+    for _ in range(n):
+        out += [
+            f"pop_pending_call(t=0, level=0, q={q})",
+            f"callback_return(t=0, level=0, q={q}, ok=True)",
+        ]
+    return out
+
+
+def plans(m: M) -> dict[str, list[str]]:
+    """Recipes (instance labels from the initial state) for triggers BMC cannot reach
+    quickly at CPython's capacities."""
+    cap_i, cap_m = m.capacity(INTERP), m.capacity(MAINQ)
+    loop_i, loop_m = m.maxloop(INTERP), m.maxloop(MAINQ)
+    return {
+        "interp-queue-full": _fill(INTERP, cap_i),
+        "main-queue-full": _fill(MAINQ, cap_m),
+        "add-refused": _fill(MAINQ, cap_m + 1),
+        "maxloop-cutoff": _fill(INTERP, loop_i + 1) + _drain(INTERP, loop_i)
+        if loop_i < cap_i
+        else _fill(MAINQ, loop_m + 1) + _drain(MAINQ, loop_m),
+    }
+
+
+def run_plans(m: M, cov: Coverage, names: Sequence[str]) -> Coverage:
+    for name, labels in plans(m).items():
+        if name in names and name not in cov.triggers:
+            trace = _run_plan(m, labels)
+            if trace is not None and TRIGGERS[name].holds(m, trace.last):
+                cov.triggers[name] = trace
+    return cov
