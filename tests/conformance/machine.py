@@ -20,10 +20,10 @@ worker's own event and then compares once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from model.config import Config
 from model.passes import INSTRUCTIONS_313
@@ -42,8 +42,26 @@ def _actors(action: str) -> st.SearchStrategy[int]:
 
 
 def _can(action: str) -> Callable[[F], F]:
-    """Precondition: the model enables ``action`` for some thread (or signal)."""
-    return precondition(lambda machine: bool(machine.h.enabled(action)))
+    """Precondition: the model enables ``action`` for some thread (or signal), and
+    this example's swarm has not switched the rule off."""
+    return precondition(
+        lambda machine: action not in machine.switched_off and bool(machine.h.enabled(action))
+    )
+
+
+OPTIONAL: Final = (
+    "allow_threads",
+    "add_pending_call",
+    "trip_signal",
+    "set_async_exc",
+    "schedule_gc",
+    "set_global_version",
+    "thread_exit",
+    "finalize",
+)
+"""Rules an example may switch off (swarm testing). The others always stay on, so
+some rule is always enabled: a waiter can be woken, a parked body can return, a
+thread in C code can take the GIL back, and one at the top level can execute."""
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +90,16 @@ class GilConformance(RuleBasedStateMachine):
         super().__init__()
         model = concrete_model(Cpython313, self.config)
         self.h = Lockstep(model, IMPLS[self.impl_name], real_signals=self.real_signals)
+
+        self.switched_off: frozenset[str] = frozenset()
+
+    @initialize(off=st.frozensets(st.sampled_from(OPTIONAL)))
+    def swarm(self, off: frozenset[str]) -> None:
+        """Switch some rules off for this whole example (swarm testing, Groce et al.
+        2012): with fewer rules to choose from, the remaining ones build the longer
+        sequences a forced switch needs (a waiter, its timeout, the holder's check
+        point), which a uniform choice among fifteen rules rarely does."""
+        self.switched_off = off
 
     def teardown(self) -> None:
         self.h.close()
