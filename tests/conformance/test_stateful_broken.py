@@ -66,5 +66,6 @@ def test_broken_impl_is_caught(impl_name: str) -> None:
     assert re.search(r"\n  model: .*\n  impl:  ", message), message
     print(f"{impl_name}: caught in {elapsed:.1f} s: {message.splitlines()[0]}")
     if impl_name == SHRUNK:
-        # Shrunk to the two steps that show it: a waiter, then a release.
-        assert message.startswith("impl diverged from the model after step 2 "), message
+        # Shrunk to a few steps: a thread waits in take_gil, the holder releases.
+        step = int(message.split()[7])
+        assert step <= 3, message
