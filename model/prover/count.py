@@ -52,7 +52,7 @@ def _projection(enc: Encoding, tag: str) -> list[tuple[Term, str]]:
     for (_, sort), leaf in zip(leaf_paths(enc.initial), flatten(enc.state(tag)), strict=True):
         if sort.startswith("array"):
             n = int(sort[len("array[") : -1])
-            out += [(z3.Select(leaf, enc.d.int_(j)), "int") for j in range(n)]
+            out += [(enc.d.select(leaf, enc.d.int_(j)), "int") for j in range(n)]
         else:
             out.append((leaf, sort))
     return out
