@@ -86,7 +86,7 @@ class ExplicitResult:
         return frozenset(self._states[i] for i in self._levels[k])
 
     def verdict(self, pid: str) -> int | None:
-        """The depth of the shortest violation of ``pid``, or ``None`` if none within :attr:`depth`."""
+        """The depth of ``pid``'s shortest violation; ``None``: none within :attr:`depth`."""
         found = self.violations.get(pid)
         return None if found is None else found.depth
 
