@@ -3,8 +3,8 @@
 For small configurations only. Both functions answer with concrete
 :class:`~model.state.State` values, read out of z3 models with
 :func:`model.symbolic.concretize` (queue arrays projected to their first
-``capacity`` entries), and enumerate them AllSAT-style: read a state, forbid it
-with a blocking clause over its projection, ask again, until z3 answers unsat.
+``capacity`` entries), and enumerate them AllSAT-style: read a model, forbid
+it with a blocking clause, ask again, until z3 answers unsat.
 
 * :func:`unrolled_states` enumerates the state at depth ``k`` of the BMC
   unrolling ``Init(0) ∧ T(0,1) ∧ ... ∧ T(k-1,k)`` itself: exactly what the
@@ -39,10 +39,50 @@ class TooManyStates(RuntimeError):
     """A level has more states than the caller allowed."""
 
 
+INCREMENTAL_TIMEOUT_MS = 2000
+"""How long one incremental check may take before it is redone from scratch."""
+
+
 def _solver() -> z3.Solver:
     s = z3.Solver()
     s.set("random_seed", SEED)
     return s
+
+
+class _AllSat:
+    """The models of ``assertions``, each excluded by a clause the caller adds.
+
+    The first check of a solver preprocesses its assertions; later checks, after
+    blocking clauses were added, run in z3's incremental mode, which stalls on
+    some of these queries (how often depends on everything else the z3 context
+    has seen). An incremental check that takes longer than
+    :data:`INCREMENTAL_TIMEOUT_MS` is therefore redone by a fresh solver with
+    every assertion and clause so far. The answers are the same either way.
+    """
+
+    def __init__(self, assertions: Sequence[Term]) -> None:
+        self.assertions = list(assertions)
+        self.solver = _solver()
+        self.solver.add(*self.assertions)
+        self.incremental = False
+        """Whether the solver's next check is incremental (it has checked before)."""
+
+    def next_model(self) -> z3.ModelRef | None:
+        """A model not excluded yet, or ``None``; raises ``TimeoutError`` on unknown."""
+        result = self.solver.check()
+        if result == z3.unknown and self.incremental:
+            self.solver = _solver()
+            self.solver.add(*self.assertions)
+            result = self.solver.check()
+        if result == z3.unknown:
+            raise TimeoutError(f"count: z3 gave up: {self.solver.reason_unknown()}")
+        self.solver.set("timeout", INCREMENTAL_TIMEOUT_MS)
+        self.incremental = True
+        return self.solver.model() if result == z3.sat else None
+
+    def exclude(self, clause: Term) -> None:
+        self.assertions.append(clause)
+        self.solver.add(clause)
 
 
 def _projection(enc: Encoding, tag: str) -> list[tuple[Term, str]]:
@@ -72,26 +112,19 @@ def _blocking_clause(enc: Encoding, proj: Sequence[tuple[Term, str]], state: Con
 
 
 def _all_states(
-    enc: Encoding, solver: z3.Solver, tag: str, limit: int | None
+    enc: Encoding, assertions: Sequence[Term], tag: str, limit: int | None
 ) -> Iterator[ConcreteState]:
-    """Every projection of state ``tag`` in a model of ``solver``'s assertions.
-
-    Adds one blocking clause per state to ``solver``.
-    """
+    """Every projection of state ``tag`` in a model of ``assertions``."""
     proj = _projection(enc, tag)
+    models = _AllSat(assertions)
     count = 0
-    while True:
-        result = solver.check()
-        if result == z3.unknown:
-            raise TimeoutError(f"count: z3 gave up: {solver.reason_unknown()}")
-        if result == z3.unsat:
-            return
-        state = concretize(enc.d, solver.model(), enc.state(tag), enc.initial)
+    while (model := models.next_model()) is not None:
+        state = concretize(enc.d, model, enc.state(tag), enc.initial)
         count += 1
         if limit is not None and count > limit:
             raise TooManyStates(f"count: more than {limit} states")
         yield state
-        solver.add(_blocking_clause(enc, proj, state))
+        models.exclude(_blocking_clause(enc, proj, state))
 
 
 def unrolled_states(
@@ -101,9 +134,7 @@ def unrolled_states(
     ``Init(0) ∧ T(0,1) ∧ ... ∧ T(k-1,k)`` at state ``k``, i.e. every state BMC
     can reach in exactly ``k`` steps, and nothing else.
 
-    One fresh solver per depth (z3's incremental mode, entered by a ``push``
-    before the first check, stalls on these queries). Raises
-    :class:`TooManyStates` when a level exceeds ``max_states`` and
+    Raises :class:`TooManyStates` when a level exceeds ``max_states`` and
     ``TimeoutError`` when z3 answers unknown.
     """
     unrolling = [enc.init_at("0")]
@@ -111,10 +142,8 @@ def unrolled_states(
     for k in range(depth + 1):
         if k > 0:
             unrolling.append(enc.trans_at(str(k - 1), str(k)))
-        solver = _solver()
-        solver.add(*unrolling)
         try:
-            level = frozenset(_all_states(enc, solver, str(k), max_states))
+            level = frozenset(_all_states(enc, unrolling, str(k), max_states))
         except TooManyStates as exc:
             raise TooManyStates(f"{exc} at depth {k}") from None
         out.append(level)
@@ -156,14 +185,11 @@ def image_states(
     answers unknown.
     """
     _check_deterministic(enc)
-    init = _solver()
-    init.add(enc.init_at("0"))
-    level = frozenset(_all_states(enc, init, "0", max_states))
+    level = frozenset(_all_states(enc, [enc.init_at("0")], "0", max_states))
     out = [level]
     if on_level is not None:
         on_level(0, len(level))
-    step = _solver()
-    step.add(enc.trans_at("image-pre", "image-post"))
+    step = enc.trans_at("image-pre", "image-post")
     pre, post = enc.state("image-pre"), enc.state("image-post")
     selectors = enc.selectors("image-pre")
     chosen = z3.Sum(*(z3.If(x, c, 0) for c, x in enumerate(selectors)))
@@ -173,16 +199,12 @@ def image_states(
         for s in level:
             succ = image.get(s)
             if succ is None:
-                step.push()
-                step.add(equal_states(pre, lift(enc.d, s)))
+                models = _AllSat([step, equal_states(pre, lift(enc.d, s))])
                 found: set[ConcreteState] = set()
-                while (result := step.check()) == z3.sat:
-                    model = step.model()
+                while (model := models.next_model()) is not None:
                     found.add(concretize(enc.d, model, post, enc.initial))
-                    step.add(z3.Not(selectors[model.eval(chosen, model_completion=True).as_long()]))
-                step.pop()
-                if result == z3.unknown:
-                    raise TimeoutError(f"count: z3 gave up at depth {k}: {step.reason_unknown()}")
+                    c = model.eval(chosen, model_completion=True).as_long()
+                    models.exclude(z3.Not(selectors[c]))
                 succ = image[s] = frozenset(found)
             nxt |= succ
             if max_states is not None and len(nxt) > max_states:
