@@ -57,11 +57,13 @@ class ExplicitResult:
     :attr:`violations` holds on every state (state property) or every step
     (step property) reachable within :attr:`depth` steps; one present is
     violated first at ``violations[pid].depth``, and no trace shorter than that
-    violates it. :attr:`reached` says the same of goals.
+    violates it. :attr:`reached` says the same of goals. When ``max_states``
+    stopped the search, what was found in the level it cut off (``depth + 1``)
+    is reported too, and is shortest as well.
     """
 
     depth: int
-    """The deepest complete level (``-1`` if even the initial level was cut off)."""
+    """The deepest complete level."""
     violations: dict[str, Found]
     reached: dict[str, Found]
     states: int
@@ -103,7 +105,6 @@ class _Search:
         model: Any,
         properties: Iterable[Property],
         goals: Mapping[str, StatePredicate],
-        max_states: int | None,
     ) -> None:
         self.model = model
         self.instances: tuple[Instance, ...] = tuple(model.instances)
@@ -111,7 +112,6 @@ class _Search:
         self.state_props = [p for p in props if not p.step]
         self.step_props = [p for p in props if p.step]
         self.goals = dict(goals)
-        self.max_states = max_states
         self.ids: dict[ConcreteState, int] = {}
         self.states: list[ConcreteState] = []
         self.depth_of: list[int] = []
@@ -231,7 +231,7 @@ def explore(
     if depth < 0:
         raise ValueError(f"explicit: depth must be at least 0, got {depth}")
     start = time.perf_counter()
-    search = _Search(model, properties, goals or {}, max_states)
+    search = _Search(model, properties, goals or {})
     init = model.initial()
     search.add(init, 0, (-1, -1))
     levels: list[frozenset[int]] = [frozenset((0,))]
