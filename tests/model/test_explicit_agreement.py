@@ -22,7 +22,7 @@ import pytest
 from model.actions import Effect
 from model.config import Config
 from model.domain import CONCRETE, B, I
-from model.explicit import ExplicitResult, explore
+from model.explicit import ExplicitResult, ModelError, explore
 from model.phases import Stage
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
@@ -268,3 +268,22 @@ def test_max_states_stops_cleanly() -> None:
     assert [cut.level(k) for k in range(3)] == [full.level(k) for k in range(3)]
     with pytest.raises(IndexError):
         cut.level(3)
+
+
+class GcCrashes(Cpython313[B, I]):
+    """A model bug of another kind: an action that raises."""
+
+    def handle_gc(self, s: State[B, I], t: int, level: int) -> Effect:
+        yield from super().handle_gc(s, t, level)
+        raise ZeroDivisionError("gc")
+
+
+def test_a_raising_model_is_reported_with_its_trace() -> None:
+    model = GcCrashes(ONE_THREAD, CONCRETE)
+    with pytest.raises(
+        ModelError, match=r"ZeroDivisionError: gc firing handle_gc\(t=0, level=0\)"
+    ) as info:
+        explore(model, 5)
+    assert info.value.instance.action == "handle_gc"
+    replay(model, info.value.trace)  # schedule_gc, then a check point
+    assert [step.action for step in info.value.trace.steps] == ["schedule_gc", "execute"]
