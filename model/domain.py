@@ -103,10 +103,6 @@ class Domain(Protocol[B, I]):
         """``arr`` with ``arr[index] = value``."""
         ...
 
-    def shift(self, arr: Any, length: int, fill: I | int) -> Any:
-        """``arr[1:] + [fill]`` for an array of ``length`` entries."""
-        ...
-
     def forall_below(self, n: int, body: Callable[[Any], B]) -> B:
         """``body(j)`` for every index ``0 <= j < n`` (a quantifier symbolically)."""
         ...
@@ -187,7 +183,9 @@ class ConcreteDomain:
         return (a & int(bits)) != 0
 
     def select(self, arr: tuple[int, ...], index: int) -> int:
-        return arr[index]
+        # Outside its first len(arr) entries an array holds 0, as the z3 array lifted
+        # from it does (the two interpretations must agree on every state).
+        return arr[index] if 0 <= index < len(arr) else 0
 
     def store(self, arr: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
         # The tuple is the array's first len(arr) entries; a store past them changes
@@ -196,9 +194,6 @@ class ConcreteDomain:
         if not 0 <= index < len(arr):
             return arr
         return (*arr[:index], value, *arr[index + 1 :])
-
-    def shift(self, arr: tuple[int, ...], length: int, fill: int) -> tuple[int, ...]:
-        return (*arr[1:], fill)
 
     def forall_below(self, n: int, body: Callable[[int], bool]) -> bool:
         return all(body(j) for j in range(n))

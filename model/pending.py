@@ -35,6 +35,14 @@ _CALLBACK = {INTERP: Stage.CALLBACK_INTERP, MAINQ: Stage.CALLBACK_MAIN}
 class PendingActions(PassActions[B, I]):
     """Adding, draining and running pending calls."""
 
+    def wrap(self, q: int, x: I) -> I:
+        """``x % size`` for ``0 <= x < 2 * size``, the ring's size being the configured
+        capacity (CPython's ``(i + 1) % PENDINGCALLSARRAYSIZE``). A variant that
+        overrides :meth:`capacity` changes the full test, not the ring."""
+        d = self.d
+        size = self.cfg.interp_capacity if q == INTERP else self.cfg.main_capacity
+        return d.ite(d.le(size, x), d.sub(x, size), x)
+
     def queue(self, s: State[B, I], q: int) -> PendingQueue[B, I]:
         return s.interp_q if q == INTERP else s.main_q
 
@@ -79,7 +87,7 @@ class PendingActions(PassActions[B, I]):
         full = d.le(self.capacity(q), pq.npending)
         accepted = dataclasses.replace(
             pq,
-            calls=d.store(pq.calls, pq.npending, pq.added),
+            calls=d.store(pq.calls, self.wrap(q, d.add(pq.first, pq.npending)), pq.added),
             npending=d.add(pq.npending, 1),
             added=d.add(pq.added, 1),
         )
@@ -173,11 +181,12 @@ class PendingActions(PassActions[B, I]):
             d.lt(f.idx, self.maxloop(q)),
             d.lt(0, pq.npending),
         )
-        head = d.select(pq.calls, 0)
+        head = d.select(pq.calls, pq.first)
         left = d.sub(pq.npending, 1)
         popped = dataclasses.replace(
             pq,
-            calls=d.shift(pq.calls, self.capacity(q), d.int_(0)),
+            calls=d.store(pq.calls, pq.first, d.int_(0)),
+            first=self.wrap(q, d.add(pq.first, 1)),
             npending=left,
             ran=d.ite(d.le(pq.ran, head), d.add(head, 1), pq.ran),
             started=d.add(pq.started, 1),

@@ -99,6 +99,17 @@ def _queue(s: S, q: int) -> PendingQueue[Any, Any]:
     return s.interp_q if q == INTERP else s.main_q
 
 
+def _cap(m: M, q: int) -> int:
+    """The capacity the configuration gives ``q`` (the specification; a variant may
+    override ``capacity()`` to change what its transitions do, not what is required)."""
+    return int(m.cfg.interp_capacity if q == INTERP else m.cfg.main_capacity)
+
+
+def _loop(m: M, q: int) -> int:
+    """The per-pass limit the configuration gives ``q``."""
+    return int(m.cfg.interp_loop if q == INTERP else m.cfg.main_loop)
+
+
 def _in_range(m: M, x: Any, lo: int, hi: int) -> Any:
     d = m.d
     return d.all(d.le(lo, x), d.le(x, hi))
@@ -386,6 +397,17 @@ def pass_snapshot(m: M, s: S) -> Any:
 # -- pending calls --------------------------------------------------------------------------
 
 
+def _offset(m: M, pq: PendingQueue[Any, Any], k: Any, cap: int) -> Any:
+    """How far slot ``k`` is from ``first`` around the ring: 0 for the oldest entry."""
+    d = m.d
+    return d.ite(d.le(pq.first, k), d.sub(k, pq.first), d.add(d.sub(k, pq.first), cap))
+
+
+def _live(m: M, pq: PendingQueue[Any, Any], k: Any, cap: int) -> Any:
+    """Slot ``k`` holds one of the ``npending`` entries."""
+    return m.d.lt(_offset(m, pq, k, cap), pq.npending)
+
+
 @state_property("INV-QUEUE-BOUNDS")
 def queue_bounds(m: M, s: S) -> Any:
     """INV-QUEUE-BOUNDS."""
@@ -393,11 +415,15 @@ def queue_bounds(m: M, s: S) -> Any:
     parts = []
     for q in (INTERP, MAINQ):
         pq = _queue(s, q)
-        parts.append(_in_range(m, pq.npending, 0, m.capacity(q)))
+        cap = _cap(m, q)
+        parts.append(_in_range(m, pq.npending, 0, cap))
+        parts.append(_in_range(m, pq.first, 0, cap - 1))
         parts.append(
             d.forall_below(
-                m.capacity(q),
-                lambda j, pq=pq: d.implies(d.le(pq.npending, j), d.eq(d.select(pq.calls, j), 0)),
+                cap,
+                lambda k, pq=pq, cap=cap: d.implies(
+                    d.not_(_live(m, pq, k, cap)), d.eq(d.select(pq.calls, k), 0)
+                ),
             )
         )
     return d.all(*parts)
@@ -410,15 +436,16 @@ def queue_fifo(m: M, s: S) -> Any:
     parts = []
     for q in (INTERP, MAINQ):
         pq = _queue(s, q)
-        parts.append(
-            d.forall_below(
-                m.capacity(q) - 1,
-                lambda j, pq=pq: d.implies(
-                    d.lt(d.add(j, 1), pq.npending),
-                    d.lt(d.select(pq.calls, j), d.select(pq.calls, d.add(j, 1))),
-                ),
+        cap = _cap(m, q)
+
+        def ordered(k: Any, pq: PendingQueue[Any, Any] = pq, cap: int = cap) -> Any:
+            nxt = d.ite(d.eq(k, cap - 1), d.int_(0), d.add(k, 1))
+            return d.implies(
+                d.lt(d.add(_offset(m, pq, k, cap), 1), pq.npending),
+                d.lt(d.select(pq.calls, k), d.select(pq.calls, nxt)),
             )
-        )
+
+        parts.append(d.forall_below(cap, ordered))
     return d.all(*parts)
 
 
@@ -429,12 +456,14 @@ def call_no_loss(m: M, s: S) -> Any:
     parts = []
     for q in (INTERP, MAINQ):
         pq = _queue(s, q)
+        cap = _cap(m, q)
         parts.append(d.eq(pq.npending, d.sub(pq.added, pq.ran)))
         parts.append(
             d.forall_below(
-                m.capacity(q),
-                lambda j, pq=pq: d.implies(
-                    d.lt(j, pq.npending), d.eq(d.select(pq.calls, j), d.add(pq.ran, j))
+                cap,
+                lambda k, pq=pq, cap=cap: d.implies(
+                    _live(m, pq, k, cap),
+                    d.eq(d.select(pq.calls, k), d.add(pq.ran, _offset(m, pq, k, cap))),
                 ),
             )
         )
@@ -466,13 +495,15 @@ def refused_add_changes_nothing(m: M, pre: S, post: S) -> Any:
         a, b = _queue(pre, q), _queue(post, q)
         same = d.all(
             d.eq(b.npending, a.npending),
+            d.eq(b.first, a.first),
             d.eq(b.added, a.added),
             d.forall_below(
-                m.capacity(q), lambda j, a=a, b=b: d.eq(d.select(a.calls, j), d.select(b.calls, j))
+                _cap(m, q),
+                lambda k, a=a, b=b: d.eq(d.select(a.calls, k), d.select(b.calls, k)),
             ),
         )
         parts.append(
-            d.implies(d.ne(b.refused, a.refused), d.all(d.eq(a.npending, m.capacity(q)), same))
+            d.implies(d.ne(b.refused, a.refused), d.all(d.eq(a.npending, _cap(m, q)), same))
         )
     return d.all(*parts)
 
@@ -516,9 +547,9 @@ def per_pass_bound(m: M, s: S) -> Any:
                 (INTERP, Stage.DRAIN_INTERP, Stage.CALLBACK_INTERP),
                 (MAINQ, Stage.DRAIN_MAIN, Stage.CALLBACK_MAIN),
             ):
-                parts.append(d.implies(d.eq(f.stage, drain), _in_range(m, f.idx, 0, m.maxloop(q))))
+                parts.append(d.implies(d.eq(f.stage, drain), _in_range(m, f.idx, 0, _loop(m, q))))
                 parts.append(
-                    d.implies(d.eq(f.stage, callback), _in_range(m, f.idx, 0, m.maxloop(q) - 1))
+                    d.implies(d.eq(f.stage, callback), _in_range(m, f.idx, 0, _loop(m, q) - 1))
                 )
     return d.all(*parts)
 

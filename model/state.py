@@ -104,14 +104,18 @@ class ThreadState(Generic[B, I]):
 class PendingQueue(Generic[B, I]):
     """A ``struct _pending_calls`` ring (pycore_ceval_state.h, CPython 3.13).
 
-    Deviates: the ring ``calls[first..next)`` is stored rotated so that
-    ``calls[0]`` is the oldest entry (CPython's ``calls[first]``); ``first`` and
-    ``next`` are not modelled because no decision of the protocol reads them.
-    An entry is the id of the call (ids are given in acceptance order, from 0).
+    The live entries are ``calls[first]``, ``calls[(first + 1) % max]``, ... ,
+    ``npending`` of them, as in CPython; ``next`` is ``(first + npending) %
+    max`` and is not stored. An entry is the id of the call (ids are given in
+    acceptance order, from 0); a slot not in use holds 0, as CPython zeroes it.
+    Deviates: the ring has ``max`` slots rather than PENDINGCALLSARRAYSIZE (300)
+    for both queues; the slots past ``max`` are never used.
     """
 
     calls: tuple[I, ...] = field(metadata=ARRAY)
-    """The entries; unused slots hold 0. An array leaf: one z3 array symbolically."""
+    """``calls[max]``: an array leaf (one z3 array symbolically)."""
+    first: I = field(metadata=INT)
+    """``first``: the slot of the oldest entry."""
     npending: I = field(metadata=INT)
     added: I = field(metadata=GHOST_INT)
     """Calls accepted so far; the next accepted call gets this id."""
@@ -184,6 +188,7 @@ def empty_frame(d: Domain[B, I]) -> Frame[B, I]:
 def _empty_queue(d: Domain[B, I], capacity: int) -> PendingQueue[B, I]:
     return PendingQueue(
         calls=tuple(d.int_(0) for _ in range(capacity)),
+        first=d.int_(0),
         npending=d.int_(0),
         added=d.int_(0),
         refused=d.int_(0),
@@ -236,3 +241,9 @@ def initial_state(cfg: Config, d: Domain[B, I]) -> State[B, I]:
         signal_missed=tuple(d.int_(0) for _ in range(cfg.signals)),
         threads=tuple(thread(t) for t in range(cfg.threads)),
     )
+
+
+def live_calls(pq: PendingQueue[bool, int]) -> tuple[int, ...]:
+    """The ids waiting in a concrete queue, oldest first."""
+    cap = len(pq.calls)
+    return tuple(pq.calls[(pq.first + j) % cap] for j in range(pq.npending))

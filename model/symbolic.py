@@ -141,10 +141,6 @@ class Z3Domain:
         """The sort of model integers."""
         return z3.IntSort(self.ctx)
 
-    def shift(self, arr: Any, length: int, fill: Any) -> Term:
-        j = z3.Const("shift!j", self.int_sort())
-        return z3.Lambda([j], z3.If(j == length - 1, fill, z3.Select(arr, j + 1)))
-
     def forall_below(self, n: int, body: Any) -> Term:
         self._bound += 1
         j = z3.Const(f"j!{self._bound}", self.int_sort())
@@ -180,10 +176,10 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any, str]]:
 
 
 def _leaves_sorted(value: Any, path: str, sort: str) -> Iterator[tuple[str, Any, str]]:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        yield from _leaves(value, path)
-    elif sort == "array":
+    if sort == "array":
         yield path, value, f"array[{len(value)}]" if isinstance(value, tuple) else sort
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        yield from _leaves(value, path)
     elif isinstance(value, tuple):
         for k, item in enumerate(value):
             yield from _leaves_sorted(item, f"{path}[{k}]", sort)
@@ -206,6 +202,8 @@ def unflatten(template: State[Any, Any], leaves: list[Any]) -> State[Any, Any]:
     it = iter(leaves)
 
     def build(value: Any, sort: str) -> Any:
+        if sort == "array":
+            return next(it)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return type(value)(
                 **{
@@ -213,7 +211,7 @@ def unflatten(template: State[Any, Any], leaves: list[Any]) -> State[Any, Any]:
                     for f in dataclasses.fields(value)
                 }
             )
-        if isinstance(value, tuple) and sort != "array":
+        if isinstance(value, tuple):
             return tuple(build(v, sort) for v in value)
         return next(it)
 
@@ -261,7 +259,7 @@ def lift(d: Z3Domain, state: State[Any, Any]) -> State[Any, Any]:
 
 
 def equal_states(a: State[Any, Any], b: State[Any, Any]) -> Term:
-    """The formula ``a == b`` (leaf by leaf)."""
+    """The formula ``a == b`` (leaf by leaf; arrays compare extensionally)."""
     return z3.And(*[x == y for x, y in zip(flatten(a), flatten(b), strict=True)])
 
 
@@ -280,7 +278,7 @@ def value_of(d: Z3Domain, model: z3.ModelRef, term: Term, sort: str = "int") -> 
     ``array[n]`` leaf (its first n entries)."""
     if sort.startswith("array"):
         n = int(sort[len("array[") : -1])
-        return tuple(value_of(d, model, z3.Select(term, d.int_(j))) for j in range(n))
+        return tuple(value_of(d, model, z3.Select(term, j)) for j in range(n))
     v = model.eval(term, model_completion=True)
     if z3.is_bool(v):
         return z3.is_true(v)

@@ -38,7 +38,7 @@ from model.actions import Instance
 from model.base import INTERP, MAINQ
 from model.bits import EVENTS_MASK, bit_names
 from model.phases import Phase
-from model.state import NULL, PendingQueue, State
+from model.state import NULL, PendingQueue, State, live_calls
 
 ModelState = State[bool, int]
 
@@ -155,7 +155,7 @@ class Observation:
 
 
 def _queue_ids(pq: PendingQueue[bool, int]) -> tuple[int, ...]:
-    return tuple(pq.calls[: pq.npending])
+    return live_calls(pq)
 
 
 def observe_model(s: ModelState) -> Observation:

@@ -26,7 +26,7 @@ from model.config import Config
 from model.domain import CONCRETE, Domain
 from model.phases import BODY_STAGES, Phase
 from model.protocol import Cpython313
-from model.state import PendingQueue
+from model.state import PendingQueue, live_calls
 from tests.conformance.abstraction import (
     QUEUE_NAMES,
     ModelState,
@@ -211,7 +211,7 @@ class ModelSide:
             self.started.add(t)
         if action == "pop_pending_call":
             th, level, q = args
-            ident = (pre.interp_q if q != MAINQ else pre.main_q).calls[0]
+            ident = live_calls(pre.interp_q if q != MAINQ else pre.main_q)[0]
             label = callback_label(q, ident)
             behaviour = self.call_behaviour.get((q, ident), "park")
             self.running[(th, level)] = Body(
@@ -290,7 +290,8 @@ class ModelSide:
             self.fire(signal, fired)
             if self.where(t) is None:
                 raise ModelError(f"model: T{t} is at no sync point after {signal.label}")
-            ident = queue(self.s).calls[before] if before < self.model.capacity(q) else -1
+            waiting = live_calls(queue(self.s))
+            ident = waiting[before] if before < len(waiting) else -1
             self.call_behaviour[(q, ident)] = behaviour
             idents.append(ident)
         return fired, idents

@@ -62,7 +62,7 @@ from model.config import Config
 from model.domain import CONCRETE, Domain
 from model.phases import Phase, Stage
 from model.protocol import Cpython313
-from model.state import NULL, State
+from model.state import NULL, State, live_calls
 
 ConcreteState = State[bool, int]
 
@@ -750,7 +750,8 @@ def r_pop(c: _Ctx, s: ConcreteState) -> list[tuple[str, ConcreteState]]:
     pq = s.interp_q if q == INTERP else s.main_q
     call = _int(c, "call") - 1
     _need(pq.npending > 0, f"the model's {c.f('queue')} queue is empty")
-    _need(pq.calls[0] == call, f"the model's head call is {pq.calls[0]}, the log pops {call}")
+    head = live_calls(pq)[0]
+    _need(head == call, f"the model's head call is {head}, the log pops {call}")
     post = c.checker.fire("pop_pending_call", t, level, q, s=s)
     npending = _int(c, "npending")
     after = post.interp_q if q == INTERP else post.main_q
@@ -779,7 +780,7 @@ def r_loop_end(c: _Ctx, s: ConcreteState) -> list[tuple[str, ConcreteState]]:
         _need(
             pq.npending == 0,
             f"the log's pop found the {c.f('queue')} queue empty; the model's holds "
-            f"{pq.npending} call(s), from call {pq.calls[0]} on",
+            f"{pq.npending} call(s), from call {live_calls(pq)[0]} on",
         )
     if reason == "maxloop":
         npending = _int(c, "npending")
@@ -928,9 +929,9 @@ def describe(s: ConcreteState, threads: Sequence[int], switch_base: int = 0) -> 
         f"locked={s.locked} last_holder={s.last_holder} "
         f"switch_number={s.switch_number} (impl {s.switch_number + switch_base}) "
         f"handling_thread={s.handling_thread} drain_npending={s.drain_npending}",
-        f"interp queue: npending={s.interp_q.npending} head={list(s.interp_q.calls[:3])} "
+        f"interp queue: npending={s.interp_q.npending} head={list(live_calls(s.interp_q)[:3])} "
         f"added={s.interp_q.added}; main queue: npending={s.main_q.npending} "
-        f"head={list(s.main_q.calls[:3])} added={s.main_q.added}",
+        f"head={list(live_calls(s.main_q)[:3])} added={s.main_q.added}",
         f"signals: is_tripped={s.is_tripped} tripped={list(s.tripped)}",
         "phases: " + " ".join(f"T{k}={Phase(th.phase).name}" for k, th in enumerate(s.threads)),
     ]
