@@ -14,34 +14,56 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import z3
 
+from model.properties import PROPERTIES
 from model.prover.encoding import Encoding
 from model.symbolic import Term, concretize
 from model.trace import Trace, replay
 
-Goal = Callable[[Encoding, int], Term | None]
-"""The goal formula at depth ``k`` (``None``: not applicable at this depth)."""
+
+@dataclass(frozen=True)
+class Goal:
+    """Something BMC looks for, in both interpretations.
+
+    ``formula(enc, k)`` is the goal at depth ``k`` as a z3 formula (``None``: not
+    applicable at this depth); ``reached(model, trace)`` says, on the concrete
+    model, whether a trace's end reaches it. Reading hits back concretely rather
+    than from the z3 model matters for quantified goals, which z3's model
+    evaluation leaves unreduced.
+    """
+
+    formula: Callable[[Encoding, int], Term | None]
+    reached: Callable[[Any, Trace], bool]
+
 
 SEED = 0
 """z3's random seed: results and their timings must repeat from run to run."""
 
 
-def state_goal(term: Term) -> Goal:
-    """``term`` (a formula over ``Encoding.pre``) holds at depth k."""
-    return lambda enc, k: enc.term_at(term, str(k))
+def state_goal(term: Term, reached: Callable[[Any, Any], bool]) -> Goal:
+    """``term`` (a formula over ``Encoding.pre``) holds at depth k; ``reached(model,
+    state)`` is the same predicate on a concrete state."""
+    return Goal(lambda enc, k: enc.term_at(term, str(k)), lambda m, tr: bool(reached(m, tr.last)))
 
 
 def violation_goal(pid: str) -> Goal:
     """Property ``pid`` fails at depth k (step properties: on the step into depth k)."""
 
-    def goal(enc: Encoding, k: int) -> Term | None:
+    def formula(enc: Encoding, k: int) -> Term | None:
         if enc.properties[pid].step:
             return None if k == 0 else z3.Not(enc.property_at(pid, str(k - 1), str(k)))
         return z3.Not(enc.property_at(pid, str(k)))
 
-    return goal
+    def reached(m: Any, trace: Trace) -> bool:
+        prop = PROPERTIES[pid]
+        if prop.step:
+            return len(trace) > 0 and not prop.holds(m, trace.states[-2], trace.states[-1])
+        return not prop.holds(m, trace.last)
+
+    return Goal(formula, reached)
 
 
 @dataclass
@@ -148,18 +170,19 @@ def search(
         t0 = time.perf_counter()
         if k > 0:
             unrolling.extend()
-        terms = {name: g(enc, k) for name, g in open_goals.items()}
+        terms = {name: g.formula(enc, k) for name, g in open_goals.items()}
         terms = {name: t for name, t in terms.items() if t is not None}
         while terms:
             model = unrolling.check(z3.Or(*terms.values()))
             if model is None:
                 break
             trace = unrolling.trace(model)
-            hit = [
-                name
-                for name, t in terms.items()
-                if z3.is_true(model.eval(t, model_completion=True))
-            ]
+            hit = [name for name in terms if open_goals[name].reached(enc.concrete, trace)]
+            if not hit:
+                raise RuntimeError(
+                    f"bmc: z3 found a trace of depth {k} reaching one of {sorted(terms)}, "
+                    "but on the concrete model it reaches none (the interpretations disagree)"
+                )
             for name in hit:
                 result.reached[name] = Reached(k, trace, time.perf_counter() - start)
                 del terms[name]
