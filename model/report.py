@@ -21,7 +21,7 @@ from model.itf import write_itf
 from model.phases import Phase, Stage
 from model.prover.induction import Cti
 from model.prover.verify import Report, Verdict
-from model.state import NULL
+from model.state import NULL, live_calls
 from model.trace import ConcreteState, Trace, leaves_with_paths
 
 
@@ -53,8 +53,7 @@ def changes(a: ConcreteState, b: ConcreteState) -> tuple[list[str], list[str]]:
             qname = p.split(".calls[", 1)[0]
             if qname not in queues_done:
                 queues_done.add(qname)
-                q = getattr(b, qname)
-                real.append(f"{qname}.calls={list(q.calls[: q.npending])}")
+                real.append(f"{qname}.calls={list(live_calls(getattr(b, qname)))}")
             continue
         text = f"{p}={_fmt(p, y)}"
         (ghost if meta.get("ghost") else real).append(text)
