@@ -142,6 +142,10 @@ def render_text(report: Report, console: Console, *, show_expected_traces: bool 
         f"{report.instances_by_design} dead by design, "
         f"{len(report.instances_dead)} never enabled"
     )
+    if report.explicit_summary:
+        console.print(report.explicit_summary)
+    for problem in report.disagreements:
+        console.print(f"[red]engines disagree[/]: {problem}")
     counts: dict[str, int] = {}
     for v in report.verdicts:
         key = v.status + (" as expected" if v.status == "violated" and v.as_expected else "")
@@ -206,6 +210,8 @@ def report_json(report: Report) -> dict[str, Any]:
             "instances_covered": report.instances_covered,
             "instances_dead_by_design": report.instances_by_design,
         },
+        "explicit": report.explicit_summary,
+        "disagreements": report.disagreements,
     }
 
 

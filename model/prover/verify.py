@@ -94,9 +94,14 @@ class Report:
     instances_covered: int = 0
     instances_by_design: int = 0
     seconds: float = 0.0
+    disagreements: list[str] = field(default_factory=list)
+    """With ``engine="both"``: where z3 and the explicit search disagree (a gilcheck bug)."""
+    explicit_summary: str = ""
 
     @property
     def exit_code(self) -> int:
+        if self.disagreements:
+            return EXIT_INTERNAL
         unexpected = [v for v in self.verdicts if v.expected == "holds" and v.status == "violated"]
         if any(v.kind == "safety" for v in unexpected):
             return EXIT_SAFETY
@@ -369,7 +374,10 @@ def _verdict(
     return dataclasses.replace(
         base,
         engine="z3 bmc + k-induction",
-        depth=proof.bounded_depth,
+        # An expected violation was searched for to ``depth`` in its witness configuration.
+        depth=max(proof.bounded_depth, depth)
+        if entry.expected == "violated"
+        else proof.bounded_depth,
         cti=proof.ctis.get(pid),
         note=f"no violation within {max(proof.bounded_depth, depth)} steps; "
         "not inductive (see the CTI)",

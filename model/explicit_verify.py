@@ -1,0 +1,113 @@
+"""``gilcheck verify --engine explicit|both``: the explicit-state search as a verdict engine.
+
+The explicit search (:mod:`model.explicit`) enumerates every state reachable
+within a depth, so it can refute a property with a shortest counterexample
+but never prove one: ``switch_number`` grows without bound, the reachable
+state space is infinite, and the verdict for a property it does not break is
+*bounded* to the depth it completed.
+
+With ``--engine both`` the search runs beside z3 on the same variant and
+configuration, and the two must agree wherever both looked: a property z3
+proved has no violation in the explored levels; a violation z3's BMC found
+within the explored depth is found by the search at the same depth (both
+report shortest traces); and a violation the search found is one z3 reports
+too. A disagreement means one engine is wrong, which is a gilcheck bug:
+:attr:`Report.disagreements` is filled and the run exits 153.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from model.catalogue import Entry
+from model.config import Config
+from model.explicit import ExplicitResult, explore
+from model.properties import PROPERTIES
+from model.prover.verify import Report, Verdict
+from model.variants import concrete_model
+
+MAX_STATES = 400_000
+"""Where the search stops (cleanly, at the last complete level) to bound time and memory."""
+
+
+def _search(variant: str, cfg: Config, pids: list[str], depth: int) -> ExplicitResult:
+    return explore(
+        concrete_model(variant, cfg),
+        depth,
+        properties=[PROPERTIES[p] for p in pids],
+        max_states=MAX_STATES,
+    )
+
+
+def _bound_note(res: ExplicitResult) -> str:
+    note = f"no violation among the {res.states} states reachable within {res.depth} steps"
+    return note + (f" ({res.stopped})" if res.stopped else "")
+
+
+def explicit_verdicts(
+    variant: str, cfg: Config, entries: Mapping[str, Entry], depth: int
+) -> list[Verdict]:
+    """One verdict per entry from a breadth-first search ``depth`` steps deep."""
+    pids = list(entries)
+    res = _search(variant, cfg, pids, depth)
+    share = res.seconds / max(1, len(pids))
+    out = []
+    for pid in pids:
+        e = entries[pid]
+        base = Verdict(pid, e.kind, e.lemma, e.expected, "bounded", "explicit bfs", share)
+        found = res.violations.get(pid)
+        if found is not None:
+            out.append(
+                dataclasses.replace(base, status="violated", depth=found.depth, trace=found.trace)
+            )
+        else:
+            out.append(dataclasses.replace(base, depth=res.depth, note=_bound_note(res)))
+    return out
+
+
+def compare(report: Report, res: ExplicitResult) -> list[str]:
+    """Every way z3's verdicts in ``report`` and the search ``res`` disagree, as sentences."""
+    problems = []
+    for v in report.verdicts:
+        found = res.violations.get(v.id)
+        if v.status == "proved" and found is not None:
+            problems.append(
+                f"{v.id}: z3 proved it, the explicit search violates it at depth {found.depth}"
+            )
+        elif v.status == "violated" and v.depth is not None:
+            # A trace lifted from a smaller witness configuration (a note says so)
+            # need not be the shortest in this one: only its length bounds the search's.
+            shortest = not v.note
+            if found is None and v.depth <= res.depth:
+                problems.append(
+                    f"{v.id}: z3 violates it at depth {v.depth}, the explicit search finds no "
+                    f"violation within {res.depth} steps"
+                )
+            elif found is not None and (
+                found.depth > v.depth or (shortest and found.depth != v.depth)
+            ):
+                problems.append(
+                    f"{v.id}: z3's shortest violation has {v.depth} steps, the explicit "
+                    f"search's {found.depth}"
+                )
+        elif v.status in ("bounded", "vacuous") and found is not None:
+            bound = v.depth or 0
+            if found.depth <= bound:
+                problems.append(
+                    f"{v.id}: z3 found no violation within {bound} steps, the explicit "
+                    f"search violates it at depth {found.depth}"
+                )
+    return problems
+
+
+def cross_check(report: Report, entries: Mapping[str, Entry]) -> None:
+    """Run the search beside z3's verdicts in ``report`` and record the comparison there."""
+    res = _search(report.variant, report.config, list(entries), report.depth)
+    report.disagreements = compare(report, res)
+    report.explicit_summary = (
+        f"explicit search: {res.states} states, levels 0..{res.depth} complete, "
+        f"{res.seconds:.1f} s" + (f" ({res.stopped})" if res.stopped else "")
+    )
+    for v in report.verdicts:
+        v.engine += " + explicit"
