@@ -27,10 +27,12 @@ def test_explicit_engine_refutes_a_mutant_at_z3s_depth() -> None:
     name = _mutant()
     entries = {"INV-GIL-SINGLE-HOLDER": load()["INV-GIL-SINGLE-HOLDER"]}
     (explicit,) = explicit_verdicts(name, TWO, entries, depth=6)
-    assert explicit.status == "violated" and explicit.engine == "explicit bfs"
+    assert explicit.status == "violated"
+    assert explicit.engine == "explicit bfs"
     z3 = verify(name, TWO, entries, depth=6, max_k=1, parallel=False, check_vacuity=False)
     (z3v,) = z3.verdicts
-    assert z3v.status == "violated" and z3.exit_code == EXIT_SAFETY
+    assert z3v.status == "violated"
+    assert z3.exit_code == EXIT_SAFETY
     assert explicit.depth == z3v.depth
 
 
@@ -39,7 +41,8 @@ def test_explicit_engine_bounds_what_it_does_not_break() -> None:
     is bounded to the depth it completed, and says so."""
     entries = {"INV-GIL-SINGLE-HOLDER": load()["INV-GIL-SINGLE-HOLDER"]}
     (v,) = explicit_verdicts(DEFAULT, TWO, entries, depth=4)
-    assert v.status == "bounded" and v.depth == 4
+    assert v.status == "bounded"
+    assert v.depth == 4
     assert "within 4 steps" in v.note
 
 
@@ -62,7 +65,8 @@ def test_compare_reports_an_engine_that_proves_a_violated_property() -> None:
     name = _mutant()
     wrong = _search(name, TWO, [pid], 6)
     problems = compare(report, wrong)
-    assert problems and problems[0].startswith(f"{pid}: z3 proved it")
+    assert problems
+    assert problems[0].startswith(f"{pid}: z3 proved it")
     report.disagreements = problems
     assert report.exit_code == EXIT_INTERNAL
 

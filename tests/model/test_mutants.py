@@ -18,8 +18,8 @@ import pytest
 from model.catalogue import load
 from model.config import Config
 from model.properties import PROPERTIES
-from model.prover.verify import EXIT_LIVENESS, EXIT_SAFETY, Report, verify, violates
 from model.protocol import Cpython313
+from model.prover.verify import EXIT_LIVENESS, EXIT_SAFETY, Report, verify, violates
 from model.trace import ReplayError, replay
 from model.variants import DEFAULT, concrete_model, register
 from tests.model import mutants
@@ -125,7 +125,8 @@ def test_expected_counterexample_is_found_on_the_faithful_model(pid: str) -> Non
     entry = load()[pid]
     report = _check(DEFAULT, TWO, pid)
     (verdict,) = report.verdicts
-    assert verdict.status == "violated" and verdict.as_expected, verdict
+    assert verdict.status == "violated", verdict
+    assert verdict.as_expected, verdict
     assert report.exit_code == 0
     assert verdict.trace is not None
     assert violates(concrete_model(DEFAULT, TWO), PROPERTIES[pid], verdict.trace)
@@ -143,4 +144,5 @@ def test_stranded_call_trace_is_the_self_hand_off() -> None:
     hand_off = labels.index("make_pending_calls_hand_off(t=0, level=1)")
     before, after = verdict.trace.states[hand_off], verdict.trace.states[hand_off + 1]
     assert before.handling_thread == 0
-    assert before.threads[0].breaker & 0x4 and not after.threads[0].breaker & 0x4
+    assert before.threads[0].breaker & 0x4
+    assert not after.threads[0].breaker & 0x4
