@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -236,13 +236,22 @@ def _coverage(
         index = {inst.label: k for k, inst in enumerate(enc.instances)}
         for inst in wanted:
             goals[f"instance:{inst.label}"] = bmc.state_goal(
-                enc.guards[index[inst.label]], lambda m, st, inst=inst: m.fire(inst, st)[0]
+                enc.guards[index[inst.label]], _enabled(inst)
             )
         res = bmc.search(enc, goals, vacuity_depth)
         for name, r in res.reached.items():
             kind, _, key = name.partition(":")
             (cov.triggers if kind == "trigger" else cov.instances)[key] = r.trace
     return cov
+
+
+def _enabled(inst: Instance) -> Callable[[Any, Any], bool]:
+    """The concrete test of the goal "``inst`` is enabled"."""
+
+    def test(m: Any, st: Any) -> bool:
+        return bool(m.fire(inst, st)[0])
+
+    return test
 
 
 def _prove_and_cover(

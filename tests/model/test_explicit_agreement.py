@@ -14,7 +14,7 @@ Two checks of the two interpretations of the one model (issue 2, section 4):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -132,6 +132,11 @@ def assert_same_levels(
         pytest.fail("; ".join(parts))
 
 
+def _on_state(pred: Callable[[ConcreteState], bool]) -> Callable[[Any, Any], bool]:
+    """A goal's concrete test, as bmc.state_goal takes it: (model, state) -> bool."""
+    return lambda m, s: pred(s)
+
+
 def bmc_depths(enc: Encoding, goals: Mapping[str, Goal], depth: int) -> dict[str, int]:
     result = search(enc, goals, depth)
     return {name: reached.depth for name, reached in result.reached.items()}
@@ -227,8 +232,7 @@ def test_goal_depths_agree_with_bmc() -> None:
         "never": d.lt(pre.switch_number, 0),
     }
     z3_goals = {
-        name: state_goal(term, lambda m, s, name=name: concrete_goals[name](s))
-        for name, term in z3_terms.items()
+        name: state_goal(term, _on_state(concrete_goals[name])) for name, term in z3_terms.items()
     }
     mine = explore(Cpython313(cfg, CONCRETE), depth, goals=concrete_goals)
     explicit_depths = {name: found.depth for name, found in mine.reached.items()}
