@@ -1,15 +1,31 @@
 """The ``gilcheck`` command.
 
 ``gilcheck verify`` proves or refutes every catalogue entry (see
-model/prover/verify.py); ``gilcheck replay`` and ``gilcheck soak`` run the
-conformance harness of tests/conformance against impl; ``gilcheck catalogue``
-lists the entries.
+model/prover/verify.py); ``gilcheck catalogue`` lists the entries.
+``--load MODULE`` (repeatable) imports a module by dotted name, or a ``.py``
+file by path, before ``--variant`` is looked up, so that the module can call
+:func:`model.variants.register` for a protocol variant of its own.
+``--only ID,...`` checks some entries; ``--no-vacuity`` skips the vacuity guard
+(for a quick check of one entry: the report then says nothing about coverage).
 
-Exit codes follow TLC's: 0 every entry as expected; 12 a safety property
-violated; 13 a liveness property violated; 14 inconclusive (a property neither
-proved nor refuted within the bounds, an expected counterexample not found, or
-a vacuous proof); 150 a bad configuration or option; 151 an unreadable input
-file; 153 an internal error.
+``gilcheck replay TRACE.itf.json [--variant-impl NAME]`` plays an ITF trace
+(typically a counterexample ``verify`` wrote into ``--out``) on impl through the
+lock-step harness and says, step by step, whether impl followed it
+(tests/conformance/replay.py). ``gilcheck soak [--threads N] [--seconds S]
+[--seed S]`` runs impl under free-running load and checks its event log against
+the model (tests/conformance/soak.py). Both live in tests/ because the harness
+is the one place model and impl meet, and both have exit statuses of their own,
+documented in those modules (replay: 0 followed, 1 diverged, 3 unschedulable,
+150 unreadable trace, 151 not a behaviour of its model, 152 unplayable
+configuration, 153 unknown implementation; soak: 0 every event matched, 1 an
+unmatched event, 150 a bad option). A bad option to either exits 150.
+
+Exit codes of ``verify`` and ``catalogue`` follow TLC's: 0 every entry as
+expected; 12 a safety property violated; 13 a liveness property violated; 14
+inconclusive (a property neither proved nor refuted within the bounds, an
+expected counterexample not found, or a vacuous proof); 150 a bad configuration
+or option, or a ``--load`` module that cannot be imported; 151 an unreadable
+input file; 153 an internal error.
 """
 
 from __future__ import annotations
@@ -17,11 +33,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import importlib.util
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 from rich.console import Console
@@ -68,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--variant", default=DEFAULT, help=f"model variant (known: {', '.join(sorted(VARIANTS))})"
     )
+    v.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE (a dotted name or a path to a .py file) before the variant is "
+        "looked up, e.g. one that calls model.variants.register(name, cls); repeatable",
+    )
     _config_args(v)
     v.add_argument(
         "--depth", type=int, default=13, help="BMC bound for what induction does not prove"
@@ -90,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         help="print the traces of expected counterexamples too",
     )
     v.add_argument("--no-parallel", action="store_true", help="run in one process")
+    v.add_argument(
+        "--no-vacuity",
+        action="store_true",
+        help="skip the vacuity guard, for a quick check of one entry (no coverage is reported)",
+    )
     v.add_argument("--seed", type=int, default=0)
     sub.add_parser("catalogue", help="list the catalogue entries")
     sub.add_parser("replay", help="replay an ITF counterexample on impl", add_help=False)
@@ -101,15 +133,56 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class LoadError(Exception):
+    """A ``--load`` module that cannot be imported."""
+
+
+def load_module(spec: str) -> ModuleType:
+    """Import ``spec``: a path (it ends in ``.py`` or has a ``/``), or else a dotted name.
+
+    A file is imported under a name derived from its resolved path, once per
+    process (as :func:`importlib.import_module` imports a name once); its
+    directory is not added to ``sys.path``.
+    """
+    try:
+        path = Path(spec)
+        if spec.endswith(".py") or "/" in spec or os.sep in spec:
+            resolved = path.resolve()
+            if not resolved.is_file():
+                raise FileNotFoundError(f"no such file {str(path)!r}")
+            name = "_gilcheck_load_" + "".join(
+                c if c.isalnum() else "_" for c in str(resolved.with_suffix(""))
+            )
+            if name in sys.modules:
+                return sys.modules[name]
+            file_spec = importlib.util.spec_from_file_location(name, resolved)
+            if file_spec is None or file_spec.loader is None:
+                raise ImportError(f"{str(path)!r} is not an importable Python file")
+            module = importlib.util.module_from_spec(file_spec)
+            sys.modules[name] = module
+            try:
+                file_spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+            return module
+        return importlib.import_module(spec)
+    except Exception as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise LoadError(f"verify: cannot load {spec}: {reason}") from exc
+
+
 def _verify(args: argparse.Namespace) -> int:
     try:
+        for spec in args.load:
+            load_module(spec)
         cfg = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
         entries = load()
         if args.variant not in VARIANTS:
             raise UnknownVariant(args.variant)
         if args.depth < 0 or args.max_k < 1:
             raise ConfigError("verify: --depth must be >= 0 and --max-k >= 1")
-    except (ConfigError, UnknownVariant, CatalogueError) as exc:
+    except (LoadError, ConfigError, UnknownVariant, CatalogueError) as exc:
         print(f"gilcheck: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     if args.only:
@@ -128,6 +201,7 @@ def _verify(args: argparse.Namespace) -> int:
         max_k=args.max_k,
         seed=args.seed,
         parallel=not args.no_parallel,
+        check_vacuity=not args.no_vacuity,
     )
     written = write_outputs(report, args.out)
     if args.format == "json":
@@ -157,17 +231,22 @@ def _delegate(module: str, argv: Sequence[str]) -> int:
     except ImportError as exc:
         print(f"gilcheck: the conformance harness is not importable ({exc})", file=sys.stderr)
         return EXIT_INTERNAL
-    code: int = mod.main(list(argv))
+    try:
+        code: int = mod.main(list(argv))
+    except SystemExit as exc:  # the command's own argparse: --help, or a bad option
+        return 0 if exc.code in (0, None) else EXIT_BAD_CONFIG
     return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "replay":
-        return _delegate("tests.conformance.replay", argv[1:])
-    if argv and argv[0] == "soak":
-        return _delegate("tests.conformance.soak", argv[1:])
     try:
+        # A crash in replay or soak is an internal error too: left to escape, it
+        # would exit 1, which both commands use for "impl diverged".
+        if argv and argv[0] == "replay":
+            return _delegate("tests.conformance.replay", argv[1:])
+        if argv and argv[0] == "soak":
+            return _delegate("tests.conformance.soak", argv[1:])
         args = _parser().parse_args(argv)
         if args.command == "verify":
             return _verify(args)
