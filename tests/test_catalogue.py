@@ -1,0 +1,219 @@
+"""The invariant catalogue (specs/invariants.toml) is in step with the checks and the tests.
+
+Each entry has exactly one check in model/properties.py (``PROPERTIES``) and
+each check one entry; each id is named by some test; each entry says what it
+claims in one line, whether it is safety or liveness, and where CPython makes
+it true. The rules that scan text are functions, each shown to fail on a
+synthetic input that breaks it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+from model.catalogue import CATALOGUE_PATH, CatalogueError, Entry, check_consistency, load
+from model.properties import PROPERTIES
+
+TESTS = Path(__file__).resolve().parent
+
+CPYTHON_SOURCE = re.compile(r"\b(?:Python|Modules|Include|Objects)/[\w/]+\.[ch]\b")
+"""A path in CPython's source tree, as the ``cpython`` field must name one."""
+
+
+# -- the rules, as functions ----------------------------------------------------------------
+
+
+def id_mismatches(catalogue: Iterable[str], checks: Iterable[str]) -> list[str]:
+    """Sentences naming the ids the catalogue has without a check, and the reverse."""
+    cat, chk = set(catalogue), set(checks)
+    problems = []
+    if cat - chk:
+        problems.append(f"catalogue ids with no check in PROPERTIES: {sorted(cat - chk)}")
+    if chk - cat:
+        problems.append(f"checks in PROPERTIES with no catalogue id: {sorted(chk - cat)}")
+    return problems
+
+
+def unreferenced(ids: Iterable[str], texts: Mapping[str, str]) -> list[str]:
+    """The ids no text names as a string literal (``"ID"`` or ``'ID'``)."""
+    return [
+        pid
+        for pid in ids
+        if not any(re.search(rf"""(["']){re.escape(pid)}\1""", t) for t in texts.values())
+    ]
+
+
+def entry_problems(entry: Entry) -> list[str]:
+    """What is wrong with one entry's statement, kind and CPython reference."""
+    problems = []
+    statement = entry.statement
+    if not statement.strip():
+        problems.append(f"{entry.id}: the statement is empty")
+    elif "\n" in statement or statement != statement.strip():
+        problems.append(f"{entry.id}: the statement is not one line: {statement!r}")
+    if entry.kind not in ("safety", "liveness"):
+        problems.append(f"{entry.id}: kind is {entry.kind!r}, not safety or liveness")
+    if not CPYTHON_SOURCE.search(entry.cpython):
+        problems.append(f"{entry.id}: cpython names no CPython source file: {entry.cpython!r}")
+    return problems
+
+
+def duplicates(ids: Iterable[str]) -> list[str]:
+    return sorted(pid for pid, n in Counter(ids).items() if n > 1)
+
+
+def scanned_test_texts() -> dict[str, str]:
+    """Every test module but this one, by path."""
+    me = Path(__file__).resolve()
+    return {
+        str(p.relative_to(TESTS)): p.read_text(encoding="utf-8")
+        for p in sorted(TESTS.rglob("*.py"))
+        if p.resolve() != me
+    }
+
+
+# -- the catalogue as it is ---------------------------------------------------------------
+
+
+def test_every_catalogue_id_has_a_check_and_every_check_an_id() -> None:
+    problems = id_mismatches(load(), PROPERTIES)
+    assert not problems, "\n".join(problems)
+
+
+def test_catalogue_and_checks_agree() -> None:
+    """model/catalogue.py's own comparison: kinds, vacuity triggers, witness configurations."""
+    problems = check_consistency(load())
+    assert not problems, "\n".join(problems)
+
+
+def test_every_id_is_named_by_a_test() -> None:
+    missing = unreferenced(load(), scanned_test_texts())
+    assert not missing, f"no test under tests/ names these catalogue ids: {missing}"
+
+
+def test_every_entry_has_statement_kind_and_cpython_reference() -> None:
+    problems = [p for e in load().values() for p in entry_problems(e)]
+    assert not problems, "\n".join(problems)
+
+
+def test_ids_are_unique_in_the_file() -> None:
+    """Read without model/catalogue.py, so a loader that kept the last of two would not hide it."""
+    raw = tomllib.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    ids = [item["id"] for item in raw["property"]]
+    assert not duplicates(ids), f"ids defined more than once: {duplicates(ids)}"
+    assert len(load()) == len(ids)
+
+
+def test_id_prefix_says_what_the_entry_is() -> None:
+    """INV- a state invariant, STEP- a property of a step, LIVE- liveness, LEMMA- a lemma."""
+    wrong = []
+    for pid, e in load().items():
+        prefix = pid.split("-", 1)[0]
+        expected = {
+            "INV": e.kind == "safety" and not PROPERTIES[pid].step and not e.lemma,
+            "STEP": e.kind == "safety" and PROPERTIES[pid].step and not e.lemma,
+            "LIVE": e.kind == "liveness" and not e.lemma,
+            "LEMMA": e.kind == "safety" and e.lemma,
+        }.get(prefix, False)
+        if not expected:
+            wrong.append(pid)
+    assert not wrong, f"ids whose prefix does not match their kind, step or lemma flag: {wrong}"
+
+
+# -- each rule fails when broken -------------------------------------------------------------
+
+
+def test_id_mismatches_names_both_directions() -> None:
+    problems = id_mismatches(["INV-A", "INV-B"], ["INV-B", "INV-C"])
+    assert len(problems) == 2
+    assert "no check" in problems[0]
+    assert "'INV-A'" in problems[0]
+    assert "no catalogue id" in problems[1]
+    assert "'INV-C'" in problems[1]
+    assert id_mismatches(["INV-A"], ["INV-A"]) == []
+
+
+def test_unreferenced_wants_a_string_literal() -> None:
+    texts = {
+        "a.py": 'check("INV-A")\n# INV-B in a comment only\n',
+        "b.py": "ids = ['INV-C-STRICT']\n",
+    }
+    assert unreferenced(["INV-A", "INV-B", "INV-C", "INV-C-STRICT"], texts) == ["INV-B", "INV-C"]
+
+
+def test_entry_problems_catches_each_defect() -> None:
+    good = Entry(
+        id="INV-X", kind="safety", statement="One line", cpython="Python/ceval_gil.c: take_gil"
+    )
+    assert entry_problems(good) == []
+    bad = [
+        Entry(id="INV-X", kind="safety", statement="", cpython=good.cpython),
+        Entry(id="INV-X", kind="safety", statement="two\nlines", cpython=good.cpython),
+        Entry(id="INV-X", kind="fairness", statement="x", cpython=good.cpython),  # type: ignore[arg-type]
+        Entry(id="INV-X", kind="safety", statement="x", cpython="take_gil, somewhere"),
+    ]
+    for entry in bad:
+        assert len(entry_problems(entry)) == 1, entry
+
+
+def test_duplicates() -> None:
+    assert duplicates(["A", "B", "A", "C", "B"]) == ["A", "B"]
+    assert duplicates(["A", "B"]) == []
+
+
+# -- model/catalogue.py refuses a malformed catalogue --------------------------------------
+
+ENTRY = """
+[[property]]
+id = "{id}"
+kind = "{kind}"
+statement = "A statement"
+cpython = "Python/ceval_gil.c: take_gil"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "invariants.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_well_formed_temporary_catalogue_loads(tmp_path: Path) -> None:
+    path = _write(tmp_path, ENTRY.format(id="INV-A", kind="safety"))
+    assert list(load(path)) == ["INV-A"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (ENTRY.format(id="INV-A", kind="safety") * 2, "INV-A is defined twice"),
+        (ENTRY.format(id="INV-A", kind="fairness"), "kind must be safety or liveness"),
+        (
+            ENTRY.format(id="INV-A", kind="safety").replace('cpython = "', 'source = "'),
+            "unknown fields ['source']",
+        ),
+        (
+            ENTRY.format(id="INV-A", kind="safety").replace("cpython = ", "#"),
+            "lacks the field 'cpython'",
+        ),
+        (ENTRY.format(id="INV-A", kind="safety") + 'expected = "maybe"\n', "expected must be"),
+        ("[[property]\nid = 1\n", "is not valid TOML"),
+    ],
+    ids=["duplicate-id", "bad-kind", "unknown-field", "missing-field", "bad-expected", "not-toml"],
+)
+def test_malformed_catalogue_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(CatalogueError, match=re.escape(message)) as info:
+        load(path)
+    assert str(info.value).startswith("catalogue: ")
+
+
+def test_missing_catalogue_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="cannot read"):
+        load(tmp_path / "nowhere.toml")
