@@ -780,7 +780,7 @@ def r_loop_end(c: _Ctx, s: ConcreteState) -> list[tuple[str, ConcreteState]]:
         _need(
             pq.npending == 0,
             f"the log's pop found the {c.f('queue')} queue empty; the model's holds "
-            f"{pq.npending} call(s), from call {live_calls(pq)[0]} on",
+            f"{pq.npending} call(s): {list(live_calls(pq))}",
         )
     if reason == "maxloop":
         npending = _int(c, "npending")
