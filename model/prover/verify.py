@@ -380,6 +380,14 @@ def _verdict(
             note=note,
             seconds=seconds,
         )
+    if entry.expected == "violated":
+        return dataclasses.replace(
+            base,
+            engine="z3 bmc",
+            depth=depth,
+            note=f"the documented counterexample was not found within {depth} steps in the "
+            "entry's witness configuration (a fix? not proved: no induction is tried for it)",
+        )
     return dataclasses.replace(
         base,
         engine="z3 bmc + k-induction",

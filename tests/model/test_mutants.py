@@ -19,7 +19,14 @@ from model.catalogue import load
 from model.config import Config
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
-from model.prover.verify import EXIT_LIVENESS, EXIT_SAFETY, Report, verify, violates
+from model.prover.verify import (
+    EXIT_INCONCLUSIVE,
+    EXIT_LIVENESS,
+    EXIT_SAFETY,
+    Report,
+    verify,
+    violates,
+)
 from model.trace import ReplayError, replay
 from model.variants import DEFAULT, concrete_model, register
 from tests.model import mutants
@@ -71,12 +78,12 @@ MUTANTS: list[tuple[type[Cpython313[Any, Any]], str, Config]] = [
 EXPECTED_VIOLATIONS = [pid for pid, e in load().items() if e.expected == "violated"]
 
 
-def _check(variant: str, cfg: Config, pid: str, **kwargs: Any) -> Report:
+def _check(variant: str, cfg: Config, pid: str, depth: int = 14, **kwargs: Any) -> Report:
     return verify(
         variant,
         cfg,
         {pid: load()[pid]},
-        depth=14,
+        depth=depth,
         max_k=1,
         parallel=False,
         check_vacuity=False,
@@ -146,3 +153,28 @@ def test_stranded_call_trace_is_the_self_hand_off() -> None:
     assert before.handling_thread == 0
     assert before.threads[0].breaker & 0x4
     assert not after.threads[0].breaker & 0x4
+
+
+@pytest.mark.parametrize(
+    ("cls", "pid", "cfg", "depth"),
+    [
+        (mutants.FixedSelfHandOff, "INV-NO-LOST-WAKEUP-STRICT", ONE, 14),
+        (mutants.LoopedSwitchWait, "LIVE-FORCED-SWITCH-STRICT", TWO, 10),
+    ],
+)
+def test_candidate_fix_removes_the_counterexample(
+    cls: type[Cpython313[Any, Any]], pid: str, cfg: Config, depth: int
+) -> None:
+    """A reviewer's fix for a documented finding: the counterexample the faithful model has
+    within the bound is gone. Not proved (the STRICT entries are not inductive without
+    lemmas the catalogue lacks), so the verdict is bounded and the exit inconclusive."""
+    faithful = _check(DEFAULT, cfg, pid, depth).verdicts[0]
+    assert faithful.status == "violated"
+    assert faithful.depth is not None
+    report = _check(_register(cls), cfg, pid, depth)
+    (verdict,) = report.verdicts
+    assert verdict.status == "bounded", verdict
+    assert verdict.depth is not None
+    assert verdict.depth > faithful.depth
+    assert report.exit_code == EXIT_INCONCLUSIVE
+    assert "not found" in verdict.note
