@@ -2,7 +2,7 @@
 
 The catalogue is the single home of each property's prose; model/properties.py
 holds its formula under the same id. :func:`check_consistency` says what
-differs between the two (tests/model/test_catalogue.py fails on any of it).
+differs between the two (tests/test_catalogue.py fails on any of it).
 """
 
 from __future__ import annotations
