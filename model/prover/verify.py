@@ -94,6 +94,8 @@ class Report:
     instances_covered: int = 0
     instances_by_design: int = 0
     seconds: float = 0.0
+    vacuity_checked: bool = True
+    """False when the vacuity guard was skipped (``check_vacuity=False``)."""
     disagreements: list[str] = field(default_factory=list)
     """With ``engine="both"``: where z3 and the explicit search disagree (a gilcheck bug)."""
     explicit_summary: str = ""
@@ -289,7 +291,7 @@ def verify(
     one entry; the report then says nothing about coverage.
     """
     start = time.perf_counter()
-    report = Report(variant, cfg, engine, depth, max_k)
+    report = Report(variant, cfg, engine, depth, max_k, vacuity_checked=check_vacuity)
     pids = list(entries)
     if engine == "explicit":
         from model.explicit_verify import explicit_verdicts
