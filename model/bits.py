@@ -1,6 +1,9 @@
 """Eval-breaker bits, with CPython 3.13's values.
 
 Mirrors ``Include/internal/pycore_ceval.h`` (CPython 3.13.0, lines 262-273).
+Deviates: ``JIT_INVALIDATE_COLD`` (0x80) first appears in CPython 3.14; it is
+kept so the event mask has every bit named, and no 3.13 action sets it (nor
+PLEASE_STOP or EXPLICIT_MERGE, which only free-threaded builds set).
 The bits above :data:`EVENTS_MASK` hold the instrumentation version
 (``interp->ceval.instrumentation_version``), a multiple of 256.
 """

@@ -55,7 +55,10 @@ class GilActions(ModelBase[B, I]):
         ``t`` is not ``last_holder``; ``COND_SIGNAL(switch_cond)`` (modelled by
         :meth:`switch_wake` being enabled); then the bpo-36475 check: a thread
         that must exit releases the GIL for the last time
-        (``drop_gil(interp, NULL, 1)``) and exits.
+        (``drop_gil(interp, NULL, 1)``) and exits. Deviates: the take and that
+        final release are one step; CPython unlocks ``gil->mutex`` between them,
+        so another thread can briefly see the GIL locked by a thread that does
+        nothing but release it (no property depends on that window).
         """
         d = self.d
         switched = d.ne(s.last_holder, t)

@@ -124,7 +124,10 @@ class PendingActions(PassActions[B, I]):
         (CPython 3.13): ``handling_thread = tstate``, then
         ``unsignal_pending_calls`` ("so that any callback added in-between
         re-signals"), then the ``_make_pending_calls`` loop on the interpreter's
-        queue.
+        queue. Deviates: CPython sets ``handling_thread`` under the pending mutex
+        and unsignals after releasing it; the model does both in one step. An add
+        landing in between only has its bit cleared by the unsignal, and its call
+        is then drained by the loop that follows, so no behaviour is lost.
         """
         d = self.d
         me = s.threads[t]
