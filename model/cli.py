@@ -8,24 +8,28 @@ file by path, before ``--variant`` is looked up, so that the module can call
 ``--only ID,...`` checks some entries; ``--no-vacuity`` skips the vacuity guard
 (for a quick check of one entry: the report then says nothing about coverage).
 
-``gilcheck replay TRACE.itf.json [--variant-impl NAME]`` plays an ITF trace
-(typically a counterexample ``verify`` wrote into ``--out``) on impl through the
-lock-step harness and says, step by step, whether impl followed it
-(tests/conformance/replay.py). ``gilcheck soak [--threads N] [--seconds S]
-[--seed S]`` runs impl under free-running load and checks its event log against
-the model (tests/conformance/soak.py). Both live in tests/ because the harness
-is the one place model and impl meet, and both have exit statuses of their own,
-documented in those modules (replay: 0 followed, 1 diverged, 3 unschedulable,
-150 unreadable trace, 151 not a behaviour of its model, 152 unplayable
-configuration, 153 unknown implementation; soak: 0 every event matched, 1 an
-unmatched event, 150 a bad option). A bad option to either exits 150.
+``gilcheck replay TRACE.itf.json [--variant-impl NAME] [--load MODULE]`` plays an
+ITF trace (typically a counterexample ``verify`` wrote into ``--out``) on impl
+through the lock-step harness and says, step by step, whether impl followed it
+(tests/conformance/replay.py); its ``--load`` is this module's
+:func:`load_module`, so a trace of a user's variant replays. ``gilcheck soak
+[--threads N] [--seconds S] [--seed S]`` runs impl under free-running load and
+checks its event log against the model (tests/conformance/soak.py). Both live
+in tests/ because the harness is the one place model and impl meet.
 
-Exit codes of ``verify`` and ``catalogue`` follow TLC's: 0 every entry as
-expected; 12 a safety property violated; 13 a liveness property violated; 14
-inconclusive (a property neither proved nor refuted within the bounds, an
-expected counterexample not found, or a vacuous proof); 150 a bad configuration
-or option, or a ``--load`` module that cannot be imported; 151 an unreadable
-input file; 153 an internal error.
+Every command shares one scheme of exit codes. A verdict is below 150: ``verify``
+follows TLC (0 every entry as expected; 12 a safety property violated; 13 a
+liveness property violated; 14 inconclusive: a property neither proved nor
+refuted within the bounds, an expected counterexample not found, or a vacuous
+proof); ``replay`` has 0 impl follows the trace, 1 it diverges, 3 the harness
+cannot schedule it; ``soak`` 0 every event matched, 1 an unmatched event. From
+150 on, no verdict was reached, and one line on stderr says why: 150 a bad
+option or configuration (for ``verify`` and ``catalogue`` also an unreadable or
+malformed catalogue; for ``replay`` also an unknown implementation or variant,
+or a configuration impl cannot play), or a ``--load`` module that cannot be
+imported; 151 an unreadable input file (``replay``: the file is not an ITF
+trace); 152 (``replay`` only) the trace is not a behaviour of its own model; 153
+an internal error (a bug in gilcheck, not a verdict).
 """
 
 from __future__ import annotations
@@ -134,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class LoadError(Exception):
-    """A ``--load`` module that cannot be imported."""
+    """A ``--load`` module that cannot be imported; the message is ``cannot load SPEC: why``."""
 
 
 def load_module(spec: str) -> ModuleType:
@@ -169,7 +173,7 @@ def load_module(spec: str) -> ModuleType:
         return importlib.import_module(spec)
     except Exception as exc:
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise LoadError(f"verify: cannot load {spec}: {reason}") from exc
+        raise LoadError(f"cannot load {spec}: {reason}") from exc
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -182,7 +186,10 @@ def _verify(args: argparse.Namespace) -> int:
             raise UnknownVariant(args.variant)
         if args.depth < 0 or args.max_k < 1:
             raise ConfigError("verify: --depth must be >= 0 and --max-k >= 1")
-    except (LoadError, ConfigError, UnknownVariant, CatalogueError) as exc:
+    except LoadError as exc:
+        print(f"gilcheck: verify: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except (ConfigError, UnknownVariant, CatalogueError) as exc:
         print(f"gilcheck: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     if args.only:
@@ -216,8 +223,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _catalogue() -> int:
+    try:
+        entries = load()
+    except CatalogueError as exc:
+        print(f"gilcheck: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     console = Console(highlight=False)
-    for e in load().values():
+    for e in entries.values():
         tag = "lemma" if e.lemma else e.kind
         exp = "  [yellow](expected violated)[/]" if e.expected == "violated" else ""
         console.print(f"[bold]{e.id}[/] ({tag}){exp}: {e.statement}")

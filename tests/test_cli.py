@@ -21,17 +21,19 @@ from typing import Any
 
 import pytest
 
-from model.catalogue import load
+from model import cli
+from model.catalogue import CatalogueError, load
 from model.cli import main
 from model.prover.verify import (
     EXIT_BAD_CONFIG,
+    EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
     EXIT_OK,
     EXIT_SAFETY,
 )
 from model.variants import DEFAULT
-from tests.conformance.replay import UNREADABLE
+from tests.conformance.replay import BAD_OPTION, DIVERGES, UNREADABLE
 from tests.support import LONG_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,6 +255,21 @@ def test_catalogue_lists_every_id(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(listed) == len(set(listed)), "an id is listed twice"
 
 
+def test_catalogue_with_a_bad_catalogue_exits_150(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed catalogue is bad input, as for verify: 150 and one line, not a crash (153)."""
+    bad = tmp_path / "invariants.toml"
+    bad.write_text("[[property]\n", encoding="utf-8")
+    with pytest.raises(CatalogueError):
+        load(bad)
+    monkeypatch.setattr(cli, "load", lambda: load(bad))
+    code, out, err = gilcheck(capsys, "catalogue")
+    assert code == EXIT_BAD_CONFIG
+    assert out == ""
+    assert one_line(err).startswith(f"gilcheck: catalogue: {bad} is not valid TOML")
+
+
 # -- verdicts ------------------------------------------------------------------------------
 
 
@@ -389,20 +406,22 @@ def test_expected_counterexample_not_found_is_inconclusive(
 # -- replay and soak -----------------------------------------------------------------------
 
 
-def test_replay_of_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_replay_of_a_missing_file_exits_151(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     missing = tmp_path / "missing.itf.json"
     code, _, err = gilcheck(capsys, "replay", str(missing))
-    assert code == UNREADABLE
+    assert code == UNREADABLE == EXIT_BAD_INPUT
     line = one_line(err)
     assert line.startswith("gilcheck replay: ")
     assert str(missing) in line
 
 
 def test_replay_bad_option_exits_150(capsys: pytest.CaptureFixture[str]) -> None:
-    """replay's own argparse would raise SystemExit(2) out of main()."""
+    """Plain argparse would exit 2; replay's own parser says 150, as verify's does."""
     code, _, err = gilcheck(capsys, "replay", "--no-such-option", "x.json")
-    assert code == EXIT_BAD_CONFIG
-    assert "--no-such-option" in err
+    assert code == BAD_OPTION == EXIT_BAD_CONFIG
+    assert "--no-such-option" in one_line(err)
 
 
 def test_soak_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -438,9 +457,21 @@ def run_program(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_program_verify_with_load_writes_a_trace_replay_reads(
     tmp_path: Path, mutant_module: Path
 ) -> None:
+    """verify --load writes a mutant's trace; replay --load of the same module plays it on
+    impl, which diverges (impl's take_gil blocks on a held GIL). impl plays only CPython's
+    queue sizes, so this run uses them."""
     out_dir = tmp_path / "out"
+    cpython_queues = [
+        "--interp-capacity",
+        "300",
+        "--interp-maxloop",
+        "100",
+        "--main-capacity",
+        "32",
+    ]
     proc = run_program(
         *verify_argv(
+            *cpython_queues,
             "--load",
             str(mutant_module),
             "--variant",
@@ -452,7 +483,16 @@ def test_program_verify_with_load_writes_a_trace_replay_reads(
     )
     assert proc.returncode == EXIT_SAFETY, proc.stdout + proc.stderr
     assert "take_gil(t=1)" in proc.stdout
-    read_itf(out_dir / "INV-GIL-SINGLE-HOLDER.itf.json")
+    trace = out_dir / "INV-GIL-SINGLE-HOLDER.itf.json"
+    read_itf(trace)
+    # Without --load the trace's variant does not exist: a bad option, one line.
+    proc = run_program("replay", str(trace))
+    assert proc.returncode == BAD_OPTION, proc.stdout + proc.stderr
+    assert f"no variant named {SAFETY_MUTANT!r}" in one_line(proc.stderr)
+    proc = run_program("replay", str(trace), "--load", str(mutant_module))
+    assert proc.returncode == DIVERGES, proc.stdout + proc.stderr
+    assert "take_gil(t=1)  diverged: T1 sync point" in proc.stdout
+    assert "blocked in take_gil" in proc.stdout
     # A missing trace file: replay's "unreadable", one line.
     proc = run_program("replay", str(tmp_path / "missing.itf.json"))
     assert proc.returncode == UNREADABLE, proc.stderr

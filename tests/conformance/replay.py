@@ -17,25 +17,36 @@ harness, which is reported as such, not as a divergence. If the trace ends in
 the middle of a continuation, ``impl`` runs on to the thread's next sync
 point, and so does the model; the table says so.
 
-Exit status: 0 ``impl`` follows the trace; 1 it diverges (the row names the
-first observable that differs); 3 the harness cannot schedule the trace on
-``impl``; 150 and up, one line on stderr: 150 the file is not a readable ITF
-trace, 151 it is not a behaviour of its own model, 152 ``impl`` cannot play
-its configuration, 153 no implementation has the name given.
+``--load MODULE`` (repeatable) imports a module before the trace is read, as
+``gilcheck verify --load`` does (:func:`model.cli.load_module`), so that a
+trace of a variant the module registers can be replayed.
+
+Exit status, in the scheme ``gilcheck verify`` uses for its own errors
+(model/prover/verify.py): 0 ``impl`` follows the trace; 1 it diverges (the
+row names the first observable that differs); 3 the harness cannot schedule
+the trace on ``impl``. The rest print one line on stderr: 150 a bad option, a
+``--load`` module that cannot be imported, no implementation or model variant
+with the name given, or a configuration ``impl`` cannot play; 151 the file is
+unreadable or not an ITF trace; 152 the trace is not a behaviour of its own
+model (the model refuses a step or reaches another state); 153 an internal
+error (a bug in gilcheck, not a verdict).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, NoReturn, TextIO
 
 from model.actions import Instance
+from model.cli import LoadError, load_module
 from model.config import Config
 from model.itf import ItfError, read_itf
+from model.prover.verify import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
 from model.trace import ReplayError, Trace
 from model.variants import UnknownVariant, model_class
 from tests.conformance.broken_impls import BROKEN, CORRECT, IMPLS
@@ -53,10 +64,14 @@ from tests.conformance.harness import (
 FOLLOWS: Final = 0
 DIVERGES: Final = 1
 UNSCHEDULABLE: Final = 3
-UNREADABLE: Final = 150
-NOT_A_BEHAVIOUR: Final = 151
-UNPLAYABLE_CONFIG: Final = 152
-UNKNOWN_IMPL: Final = 153
+BAD_OPTION: Final = EXIT_BAD_CONFIG
+"""150: a bad option or ``--load``, no impl or variant of that name, a config impl cannot play."""
+UNREADABLE: Final = EXIT_BAD_INPUT
+"""151: the file cannot be read or is not an ITF trace."""
+NOT_A_BEHAVIOUR: Final = 152
+"""The trace is not a behaviour of its own model: replay's own code, unused by verify."""
+INTERNAL: Final = EXIT_INTERNAL
+"""153: a bug in gilcheck."""
 
 
 @dataclass
@@ -195,9 +210,17 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``gilcheck replay TRACE.json [--variant-impl NAME]``; the exit status (module docstring)."""
-    parser = argparse.ArgumentParser(
+class _UsageError(Exception):
+    """A bad option: argparse's message, for one line on stderr and exit 150."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
         prog="gilcheck replay",
         description="Replay an ITF trace of the model on impl, step by step.",
     )
@@ -208,25 +231,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME",
         help=f"the implementation (default {CORRECT}; broken ones: {', '.join(BROKEN)})",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE (a dotted name or a path to a .py file) before the trace is read, "
+        "e.g. one that registers the trace's variant; repeatable",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``gilcheck replay TRACE.json [--variant-impl NAME] [--load MODULE]...``; the exit status
+    (module docstring). A crash is an internal error (153), never a verdict."""
+    try:
+        return _main(argv)
+    except Exception:
+        traceback.print_exc()
+        return _fail(INTERNAL, "internal error (a bug in gilcheck, not a verdict)")
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        return _fail(BAD_OPTION, str(exc))
     if args.variant_impl not in IMPLS:
         return _fail(
-            UNKNOWN_IMPL,
+            BAD_OPTION,
             f"no implementation named {args.variant_impl!r} (known: {', '.join(IMPLS)})",
         )
+    for spec in args.load:
+        try:
+            load_module(spec)
+        except LoadError as exc:
+            return _fail(BAD_OPTION, str(exc))
     try:
         itf = read_itf(args.trace, _model_for)
     except ReplayError as exc:
         return _fail(NOT_A_BEHAVIOUR, f"{args.trace}: not a behaviour of its own model: {exc}")
     except UnknownVariant as exc:
-        return _fail(UNREADABLE, f"{args.trace}: {exc}")
+        return _fail(
+            BAD_OPTION, f"{args.trace}: {exc}; --load the module that registers the variant"
+        )
     except (ItfError, OSError, ValueError, TypeError, KeyError) as exc:
         return _fail(UNREADABLE, f"{exc}")
     model = _model_for(itf.variant, itf.config)
     try:
         check_config(model)
     except ConfigMismatch as exc:
-        return _fail(UNPLAYABLE_CONFIG, f"{args.trace}: {exc}")
+        return _fail(BAD_OPTION, f"{args.trace}: {exc}")
     prop: Any = itf.property
     print(
         f"replaying {args.trace} ({len(itf.trace)} steps of {itf.variant}"

@@ -17,19 +17,22 @@ from model.config import Config
 from model.itf import write_itf
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
+from model.prover.verify import EXIT_INTERNAL
 from model.trace import Trace
+from tests.conformance import replay
 from tests.conformance.broken_impls import NoResignalOnError
 from tests.conformance.harness import LEAKED, Model, concrete_model
 from tests.conformance.replay import (
+    BAD_OPTION,
     DIVERGES,
     FOLLOWS,
+    INTERNAL,
     NOT_A_BEHAVIOUR,
-    UNKNOWN_IMPL,
-    UNPLAYABLE_CONFIG,
     UNREADABLE,
     UNSCHEDULABLE,
     main,
 )
+from tests.model.mutants import PushAtHead
 
 Script = list[tuple[str, tuple[int | bool | str, ...]]]
 
@@ -202,10 +205,91 @@ def test_configurations_impl_cannot_play(
 ) -> None:
     small = Config(threads=1, signals=0, main_capacity=2)
     path = write(tmp_path, "cpython-3.13", [("add_pending_call", (0, 1))], config=small)
-    assert main([str(path)]) == UNPLAYABLE_CONFIG
+    assert main([str(path)]) == BAD_OPTION
     assert "impl's queues are CPython's" in capsys.readouterr().err
 
 
 def test_unknown_impl(tmp_path: Path) -> None:
     path = write(tmp_path, "cpython-3.13", LOST_WAKEUP)
-    assert main([str(path), "--variant-impl", "no-such-impl"]) == UNKNOWN_IMPL
+    assert main([str(path), "--variant-impl", "no-such-impl"]) == BAD_OPTION
+
+
+def test_a_file_that_is_json_but_not_itf_is_unreadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "not-itf.json"
+    path.write_text('{"states": []}', encoding="utf-8")
+    assert main([str(path)]) == UNREADABLE
+    assert "has no states" in capsys.readouterr().err
+
+
+def test_bad_option_exits_150_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Run directly (not through model.cli), argparse would exit 2."""
+    assert main(["--no-such-option", "x.json"]) == BAD_OPTION
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("gilcheck replay: ")
+    assert "--no-such-option" in line
+
+
+def test_a_crash_is_an_internal_error_not_a_divergence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: object) -> None:
+        raise RuntimeError("a bug in the harness")
+
+    monkeypatch.setattr(replay, "replay_on_impl", crash)
+    path = write(tmp_path, "cpython-3.13", LOST_WAKEUP)
+    assert main([str(path)]) == INTERNAL == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "RuntimeError: a bug in the harness" in err
+    assert (
+        err.splitlines()[-1] == "gilcheck replay: internal error (a bug in gilcheck, not a verdict)"
+    )
+
+
+PUSH_TWICE: Script = [
+    ("add_pending_call", (0, 0)),
+    ("signal_pending_call", (0, 0)),
+    ("add_pending_call", (0, 0)),
+]
+"""Two adds: the mutant PushAtHead writes the second call over the head of the queue."""
+
+
+def test_load_registers_the_traces_variant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A trace of a user's variant (tests/model/mutants.py's PushAtHead, registered by a
+    module file) replays once ``--load`` imports that module, and impl diverges from it."""
+    name = f"replay-test-{tmp_path.name}:PushAtHead"
+    module = tmp_path / "my_variants.py"
+    module.write_text(
+        "from model.variants import register\n"
+        "from tests.model.mutants import PushAtHead\n"
+        f"register({name!r}, PushAtHead)\n",
+        encoding="utf-8",
+    )
+    cfg = Config(threads=1, signals=0)
+    path = tmp_path / "trace.itf.json"
+    write_itf(path, build(concrete_model(PushAtHead, cfg), PUSH_TWICE), variant=name, config=cfg)
+    capsys.readouterr()
+    assert main([str(path)]) == BAD_OPTION
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"no variant named {name!r}" in line
+    assert "--load" in line
+    assert main([str(path), "--load", str(module)]) == DIVERGES
+    out = capsys.readouterr().out
+    assert f"steps of {name}" in out
+    assert "diverged: interp_queue" in row(out, 3)
+
+
+def test_load_of_a_broken_module_exits_150_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "broken.py"
+    module.write_text("raise RuntimeError('the module refuses')\n", encoding="utf-8")
+    path = write(tmp_path, "cpython-3.13", LOST_WAKEUP)
+    assert main([str(path), "--load", str(module)]) == BAD_OPTION
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"gilcheck replay: cannot load {module}: RuntimeError: the module refuses"
+    )
