@@ -3,12 +3,17 @@
 The catalogue is the single home of each property's prose; model/properties.py
 holds its formula under the same id. :func:`check_consistency` says what
 differs between the two (tests/test_catalogue.py fails on any of it).
+
+An id is never reused. An entry with ``retired = true`` is no longer a claim:
+:func:`load` leaves it out (its check in model/properties.py is deleted), but
+its id stays reserved (:func:`retired`), and an entry that takes it again is
+refused.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -40,12 +45,23 @@ class Entry:
     note: str = ""
 
 
-_FIELDS = {"id", "kind", "statement", "cpython", "lemma", "expected", "witness", "triggers", "note"}
+_FIELDS = {
+    "id",
+    "kind",
+    "statement",
+    "cpython",
+    "lemma",
+    "expected",
+    "witness",
+    "triggers",
+    "note",
+    "retired",
+}
 
 
 @cache
-def load(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
-    """The catalogue's entries by id, in file order."""
+def _parse(path: Path) -> tuple[dict[str, Entry], frozenset[str]]:
+    """(the live entries by id in file order, the retired ids) of the catalogue at ``path``."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -53,15 +69,29 @@ def load(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"catalogue: {path} is not valid TOML: {exc}") from exc
     out: dict[str, Entry] = {}
+    gone: set[str] = set()
     for k, item in enumerate(raw.get("property", [])):
         unknown = set(item) - _FIELDS
         if unknown:
             raise CatalogueError(
                 f"catalogue: property #{k + 1} has unknown fields {sorted(unknown)}"
             )
+        if "id" not in item:
+            raise CatalogueError(f"catalogue: property #{k + 1} lacks the field 'id'")
+        pid = item["id"]
+        is_retired = item.get("retired", False)
+        if not isinstance(is_retired, bool):
+            raise CatalogueError(f"catalogue: {pid}: retired must be true or false")
+        if pid in gone or (is_retired and pid in out):
+            raise CatalogueError(f"catalogue: {pid} is retired; a retired id is never reused")
+        if pid in out:
+            raise CatalogueError(f"catalogue: {pid} is defined twice")
+        if is_retired:
+            gone.add(pid)
+            continue
         try:
             entry = Entry(
-                id=item["id"],
+                id=pid,
                 kind=item["kind"],
                 statement=item["statement"],
                 cpython=item["cpython"],
@@ -77,19 +107,37 @@ def load(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
             raise CatalogueError(f"catalogue: {entry.id}: kind must be safety or liveness")
         if entry.expected not in ("holds", "violated"):
             raise CatalogueError(f"catalogue: {entry.id}: expected must be holds or violated")
-        if entry.id in out:
-            raise CatalogueError(f"catalogue: {entry.id} is defined twice")
         out[entry.id] = entry
-    return out
+    return out, frozenset(gone)
 
 
-def check_consistency(entries: Mapping[str, Entry]) -> list[str]:
-    """Every way the catalogue and model/properties.py disagree, as sentences."""
+def load(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
+    """The catalogue's live entries by id, in file order (a retired entry is left out)."""
+    return dict(_parse(path)[0])
+
+
+def retired(path: Path = CATALOGUE_PATH) -> frozenset[str]:
+    """The ids of the catalogue's retired entries: reserved, never checked, never reused."""
+    return _parse(path)[1]
+
+
+def check_consistency(entries: Mapping[str, Entry], retired_ids: Collection[str] = ()) -> list[str]:
+    """Every way the catalogue and model/properties.py disagree, as sentences.
+
+    ``retired_ids`` (:func:`retired`) have no check, and must have none: a
+    retired property is no longer claimed, so a check left under its id is
+    named as such.
+    """
     from model.vacuity import TRIGGERS
 
     problems = []
-    for pid in PROPERTIES.keys() - entries.keys():
-        problems.append(f"{pid} is checked by model/properties.py but has no catalogue entry")
+    for pid in sorted(PROPERTIES.keys() - entries.keys()):
+        if pid in retired_ids:
+            problems.append(
+                f"{pid} is retired in the catalogue but model/properties.py still checks it"
+            )
+        else:
+            problems.append(f"{pid} is checked by model/properties.py but has no catalogue entry")
     for pid in entries.keys() - PROPERTIES.keys():
         problems.append(f"{pid} is in the catalogue but no check in model/properties.py names it")
     for pid, entry in entries.items():

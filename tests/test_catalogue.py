@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from model.catalogue import CATALOGUE_PATH, CatalogueError, Entry, check_consistency, load
+from model.catalogue import (
+    CATALOGUE_PATH,
+    CatalogueError,
+    Entry,
+    check_consistency,
+    load,
+    retired,
+)
 from model.properties import PROPERTIES
 
 TESTS = Path(__file__).resolve().parent
@@ -88,7 +95,7 @@ def test_every_catalogue_id_has_a_check_and_every_check_an_id() -> None:
 
 def test_catalogue_and_checks_agree() -> None:
     """model/catalogue.py's own comparison: kinds, vacuity triggers, witness configurations."""
-    problems = check_consistency(load())
+    problems = check_consistency(load(), retired())
     assert not problems, "\n".join(problems)
 
 
@@ -107,7 +114,7 @@ def test_ids_are_unique_in_the_file() -> None:
     raw = tomllib.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
     ids = [item["id"] for item in raw["property"]]
     assert not duplicates(ids), f"ids defined more than once: {duplicates(ids)}"
-    assert len(load()) == len(ids)
+    assert len(load()) + len(retired()) == len(ids)
 
 
 def test_id_prefix_says_what_the_entry_is() -> None:
@@ -217,3 +224,71 @@ def test_malformed_catalogue_is_refused(tmp_path: Path, text: str, message: str)
 def test_missing_catalogue_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="cannot read"):
         load(tmp_path / "nowhere.toml")
+
+
+# -- retired ids ------------------------------------------------------------------------------
+
+RETIRED = """
+[[property]]
+id = "{id}"
+retired = true
+"""
+
+
+def test_a_retired_entry_is_left_out_but_its_id_is_kept(tmp_path: Path) -> None:
+    """A retired entry may keep its fields (as history) or have only its id."""
+    text = (
+        ENTRY.format(id="INV-A", kind="safety")
+        + ENTRY.format(id="INV-OLD", kind="safety")
+        + "retired = true\n"
+        + RETIRED.format(id="INV-OLDER")
+        + ENTRY.format(id="INV-B", kind="liveness")
+        + "retired = false\n"
+    )
+    path = _write(tmp_path, text)
+    assert list(load(path)) == ["INV-A", "INV-B"]
+    assert retired(path) == {"INV-OLD", "INV-OLDER"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RETIRED.format(id="INV-OLD") + ENTRY.format(id="INV-OLD", kind="safety"),
+        ENTRY.format(id="INV-OLD", kind="safety") + RETIRED.format(id="INV-OLD"),
+        RETIRED.format(id="INV-OLD") * 2,
+    ],
+    ids=["reused-after", "reused-before", "retired-twice"],
+)
+def test_a_retired_id_is_never_reused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(
+        CatalogueError,
+        match=re.escape("catalogue: INV-OLD is retired; a retired id is never reused"),
+    ):
+        load(_write(tmp_path, text))
+
+
+def test_retired_must_be_a_boolean(tmp_path: Path) -> None:
+    path = _write(tmp_path, RETIRED.format(id="INV-OLD").replace("true", '"yes"'))
+    with pytest.raises(CatalogueError, match=re.escape("INV-OLD: retired must be true or false")):
+        load(path)
+
+
+def test_a_retired_entry_needs_its_id(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match=re.escape("property #1 lacks the field 'id'")):
+        load(_write(tmp_path, "[[property]]\nretired = true\n"))
+
+
+def test_check_consistency_and_retired_ids(tmp_path: Path) -> None:
+    """A retired id has no check, and no problem is made of it; a check left under a retired
+    id is named as such. The temporary catalogue has only these entries, so check_consistency
+    has complaints about every other check: only the retired ids' are looked at."""
+    gone = "INV-RETIRED-LONG-AGO"
+    assert gone not in PROPERTIES
+    kept = "INV-GIL-SINGLE-HOLDER"
+    assert kept in PROPERTIES
+    path = _write(tmp_path, RETIRED.format(id=gone) + RETIRED.format(id=kept))
+    problems = check_consistency(load(path), retired(path))
+    assert not [p for p in problems if gone in p], problems
+    assert [p for p in problems if kept in p] == [
+        f"{kept} is retired in the catalogue but model/properties.py still checks it"
+    ]
