@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from model.bits import EVENTS_MASK, bit_names
+from model.catalogue import load, retired
 from model.itf import write_itf
 from model.phases import Phase, Stage
 from model.prover.induction import Cti
 from model.prover.verify import Report, Verdict
-from model.state import NULL, live_calls
+from model.state import NULL, PendingQueue, live_calls
 from model.trace import ConcreteState, Trace, leaves_with_paths
 
 
@@ -42,18 +44,26 @@ def _fmt(path: str, value: Any) -> str:
 
 
 def changes(a: ConcreteState, b: ConcreteState) -> tuple[list[str], list[str]]:
-    """The variables that differ between two states: (real ones, ghost ones), formatted."""
+    """The variables that differ between two states: (real ones, ghost ones), formatted.
+
+    A pending-call queue shows as its live calls, oldest first
+    (``interp_q.calls=[0, 1]``), whenever one of its real leaves (a slot,
+    ``first``, ``npending``) changed: a slot alone would miss a call whose id
+    equals the zero the slot held (call 0 into an empty slot). ``first`` and
+    ``npending`` are shown too; the slots are not.
+    """
+    queues = {f.name for f in dataclasses.fields(b) if isinstance(getattr(b, f.name), PendingQueue)}
     real: list[str] = []
     ghost: list[str] = []
     queues_done: set[str] = set()
     for (p, x, meta), (_, y, _) in zip(leaves_with_paths(a), leaves_with_paths(b), strict=True):
         if x == y:
             continue
-        if ".calls[" in p:
-            qname = p.split(".calls[", 1)[0]
-            if qname not in queues_done:
-                queues_done.add(qname)
-                real.append(f"{qname}.calls={list(live_calls(getattr(b, qname)))}")
+        qname = p.split(".", 1)[0]
+        if qname in queues and not meta.get("ghost") and qname not in queues_done:
+            queues_done.add(qname)
+            real.append(f"{qname}.calls={list(live_calls(getattr(b, qname)))}")
+        if qname in queues and p.startswith(f"{qname}.calls["):
             continue
         text = f"{p}={_fmt(p, y)}"
         (ghost if meta.get("ghost") else real).append(text)
@@ -136,12 +146,15 @@ def render_text(report: Report, console: Console, *, show_expected_traces: bool 
             )
     if report.instances_dead:
         console.print(f"[red]vacuity[/]: never enabled: {', '.join(report.instances_dead)}")
-    console.print(
-        f"vacuity guard: {report.triggers_reached} triggers reached; "
-        f"{report.instances_covered} transition instances seen enabled, "
-        f"{report.instances_by_design} dead by design, "
-        f"{len(report.instances_dead)} never enabled"
-    )
+    if report.vacuity_checked:
+        console.print(
+            f"vacuity guard: {report.triggers_reached} triggers reached; "
+            f"{report.instances_covered} transition instances seen enabled, "
+            f"{report.instances_by_design} dead by design, "
+            f"{len(report.instances_dead)} never enabled"
+        )
+    else:
+        console.print("vacuity guard: skipped (--no-vacuity)")
     if report.explicit_summary:
         console.print(report.explicit_summary)
     for problem in report.disagreements:
@@ -204,6 +217,7 @@ def report_json(report: Report) -> dict[str, Any]:
             for v in report.verdicts
         ],
         "vacuity": {
+            "checked": report.vacuity_checked,
             "triggers_missing": report.triggers_missing,
             "instances_dead": report.instances_dead,
             "triggers_reached": report.triggers_reached,
@@ -215,9 +229,22 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
+def stale_traces(out_dir: Path, ids: Iterable[str]) -> list[Path]:
+    """The files ``ID.itf.json`` in ``out_dir`` for the given ids: what an earlier run wrote."""
+    return sorted(p for pid in set(ids) if (p := out_dir / f"{pid}.itf.json").is_file())
+
+
 def write_outputs(report: Report, out_dir: Path) -> list[Path]:
-    """``report.json`` and one ITF file per counterexample, in ``out_dir``."""
+    """``report.json`` and one ITF file per counterexample, in ``out_dir``.
+
+    The ITF files of an earlier run are removed first, so that every
+    ``ID.itf.json`` in ``out_dir`` is a counterexample of this run. Only files
+    named after a catalogue id (live or retired) are touched.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    ids = {*load(), *retired(), *(v.id for v in report.verdicts)}
+    for stale in stale_traces(out_dir, ids):
+        stale.unlink()
     written = []
     for v in report.verdicts:
         if v.trace is not None:

@@ -332,6 +332,7 @@ def test_json_format_carries_the_verdict(
     assert verdict["as_expected"] is False
     assert verdict["trace"]
     assert verdict["trace"][-1] == "take_gil(t=1)"
+    assert report["vacuity"]["checked"] is False
 
 
 def test_liveness_mutant_exits_13(
@@ -362,6 +363,7 @@ def test_property_that_holds_exits_0(capsys: pytest.CaptureFixture[str], tmp_pat
     code, out, err = gilcheck(capsys, *verify_argv("--only", "INV-GIL-SINGLE-HOLDER", out=tmp_path))
     assert code == EXIT_OK, out + err
     assert re.search(r"INV-GIL-SINGLE-HOLDER\W+safety\W+proved", out), out
+    assert "vacuity guard: skipped (--no-vacuity)" in out, "--no-vacuity claims no coverage"
     assert not list(tmp_path.glob("*.itf.json")), "a proof wrote a counterexample"
 
 
