@@ -6,7 +6,7 @@ model/prover/verify.py); ``gilcheck catalogue`` lists the entries.
 file by path, before ``--variant`` is looked up, so that the module can call
 :func:`model.variants.register` for a protocol variant of its own.
 ``--only ID,...`` checks some entries; ``--no-vacuity`` skips the vacuity guard
-(for a quick check of one entry: the report then says nothing about coverage).
+(for a quick check of one entry: the report then says the guard was skipped).
 
 ``gilcheck replay TRACE.itf.json [--variant-impl NAME] [--load MODULE]`` plays an
 ITF trace (typically a counterexample ``verify`` wrote into ``--out``) on impl
@@ -23,13 +23,14 @@ liveness property violated; 14 inconclusive: a property neither proved nor
 refuted within the bounds, an expected counterexample not found, or a vacuous
 proof); ``replay`` has 0 impl follows the trace, 1 it diverges, 3 the harness
 cannot schedule it; ``soak`` 0 every event matched, 1 an unmatched event. From
-150 on, no verdict was reached, and one line on stderr says why: 150 a bad
-option or configuration (for ``verify`` and ``catalogue`` also an unreadable or
-malformed catalogue; for ``replay`` also an unknown implementation or variant,
-or a configuration impl cannot play), or a ``--load`` module that cannot be
-imported; 151 an unreadable input file (``replay``: the file is not an ITF
-trace); 152 (``replay`` only) the trace is not a behaviour of its own model; 153
-an internal error (a bug in gilcheck, not a verdict).
+150 on, no verdict was reached, and one line says why (on stderr; ``soak``
+prints it on stdout): 150 a bad option or configuration (for ``verify`` and
+``catalogue`` also an unreadable or malformed catalogue; for ``replay`` also an
+unknown implementation or variant, or a configuration impl cannot play), or a
+``--load`` module that cannot be imported; 151 an unreadable input file
+(``replay``: the file is not an ITF trace); 152 (``replay`` only) the trace is
+not a behaviour of its own model; 153 an internal error (a bug in gilcheck, not
+a verdict).
 """
 
 from __future__ import annotations
