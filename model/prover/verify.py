@@ -393,11 +393,8 @@ def _verdict(
     return dataclasses.replace(
         base,
         engine="z3 bmc + k-induction",
-        # An expected violation was searched for to ``depth`` in its witness configuration.
-        depth=max(proof.bounded_depth, depth)
-        if entry.expected == "violated"
-        else proof.bounded_depth,
+        depth=proof.bounded_depth,
         cti=proof.ctis.get(pid),
-        note=f"no violation within {max(proof.bounded_depth, depth)} steps; "
+        note=f"no violation within {proof.bounded_depth} steps; "
         "not inductive (see the CTI)",
     )
