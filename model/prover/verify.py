@@ -395,6 +395,5 @@ def _verdict(
         engine="z3 bmc + k-induction",
         depth=proof.bounded_depth,
         cti=proof.ctis.get(pid),
-        note=f"no violation within {proof.bounded_depth} steps; "
-        "not inductive (see the CTI)",
+        note=f"no violation within {proof.bounded_depth} steps; not inductive (see the CTI)",
     )
