@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--bmc-budget", type=float, default=90.0, help="seconds per row")
     p.add_argument("--explicit-depth", type=int, default=8)
     args = p.parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(120, Console().width))
     threads = (3, 4) if args.quick else (3, 4, 6, 8)
     targets = {4: 10.0, 8: 60.0}
 
@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(t1)
     depths = [10] if args.quick else [int(x) for x in args.bmc_depths.split(",")]
     t2 = Table(
-        title=f"2. BMC from the initial state, one entry, the rest as lemmas ({_cfg(Config())})"
+        title="2. BMC from the initial state, one entry, the rest as lemmas (CPython's capacities)"
     )
     for col in ("threads", "goal", *(f"depth {k} s" for k in depths), "depth 40 <= 60 s"):
         t2.add_column(col, justify="right")
