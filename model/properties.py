@@ -86,6 +86,19 @@ def _at(m: M, f: Frame[Any, Any], *stages: Stage) -> Any:
     return d.any(*(d.eq(f.stage, st) for st in stages))
 
 
+def _main_thread_only(m: M, s: S, *stages: Stage) -> Any:
+    """No frame of a thread other than the main thread is at one of ``stages``."""
+    d = m.d
+    return d.all(
+        *(
+            d.not_(_at(m, f, *stages))
+            for t, th in enumerate(s.threads)
+            if t != MAIN
+            for f in _frames(th)
+        )
+    )
+
+
 def _holding(m: M, th: ThreadState[Any, Any]) -> Any:
     return m.d.eq(th.phase, Phase.HOLDING)
 
@@ -557,15 +570,7 @@ def per_pass_bound(m: M, s: S) -> Any:
 @state_property("INV-MAIN-QUEUE-MAIN-THREAD")
 def main_queue_main_thread(m: M, s: S) -> Any:
     """INV-MAIN-QUEUE-MAIN-THREAD."""
-    d = m.d
-    return d.all(
-        *(
-            d.not_(_at(m, f, Stage.DRAIN_MAIN, Stage.CALLBACK_MAIN))
-            for t, th in enumerate(s.threads)
-            if t != MAIN
-            for f in _frames(th)
-        )
-    )
+    return _main_thread_only(m, s, Stage.DRAIN_MAIN, Stage.CALLBACK_MAIN)
 
 
 # -- signals and async exceptions -----------------------------------------------------------
@@ -574,15 +579,7 @@ def main_queue_main_thread(m: M, s: S) -> Any:
 @state_property("INV-HANDLERS-MAIN-THREAD")
 def handlers_main_thread(m: M, s: S) -> Any:
     """INV-HANDLERS-MAIN-THREAD."""
-    d = m.d
-    return d.all(
-        *(
-            d.not_(_at(m, f, Stage.SCAN, Stage.HANDLER))
-            for t, th in enumerate(s.threads)
-            if t != MAIN
-            for f in _frames(th)
-        )
-    )
+    return _main_thread_only(m, s, Stage.SCAN, Stage.HANDLER)
 
 
 @state_property("INV-SIGNAL-NOT-LOST")
