@@ -90,6 +90,11 @@ def verify_argv(*extra: str, out: Path) -> list[str]:
     return ["verify", *SMALL, "--out", str(out), *extra]
 
 
+def mutant_argv(module: Path, variant: str, pid: str, *extra: str, out: Path) -> list[str]:
+    """``verify`` of one entry on a variant the ``--load``ed ``module`` registers."""
+    return verify_argv("--load", str(module), "--variant", variant, "--only", pid, *extra, out=out)
+
+
 def read_itf(path: Path) -> dict[str, Any]:
     """An ITF trace file (Apalache ADR-015), checked for the format's shape."""
     assert path.is_file(), f"no ITF file {path}"
@@ -279,15 +284,7 @@ def test_safety_mutant_exits_12_with_a_step_table_and_an_itf_trace(
     out_dir = tmp_path / "out"
     code, out, err = gilcheck(
         capsys,
-        *verify_argv(
-            "--load",
-            str(mutant_module),
-            "--variant",
-            SAFETY_MUTANT,
-            "--only",
-            "INV-GIL-SINGLE-HOLDER",
-            out=out_dir,
-        ),
+        *mutant_argv(mutant_module, SAFETY_MUTANT, "INV-GIL-SINGLE-HOLDER", out=out_dir),
     )
     assert code == EXIT_SAFETY, out + err
     assert "INV-GIL-SINGLE-HOLDER: violated at depth" in out
@@ -310,16 +307,8 @@ def test_json_format_carries_the_verdict(
 ) -> None:
     code, out, err = gilcheck(
         capsys,
-        *verify_argv(
-            "--load",
-            str(mutant_module),
-            "--variant",
-            SAFETY_MUTANT,
-            "--only",
-            "INV-GIL-SINGLE-HOLDER",
-            "--format",
-            "json",
-            out=tmp_path,
+        *mutant_argv(
+            mutant_module, SAFETY_MUTANT, "INV-GIL-SINGLE-HOLDER", "--format", "json", out=tmp_path
         ),
     )
     assert code == EXIT_SAFETY, err
@@ -340,16 +329,8 @@ def test_liveness_mutant_exits_13(
 ) -> None:
     code, out, err = gilcheck(
         capsys,
-        *verify_argv(
-            "--load",
-            str(mutant_module),
-            "--variant",
-            LIVENESS_MUTANT,
-            "--only",
-            "LIVE-FORCED-SWITCH",
-            "--format",
-            "json",
-            out=tmp_path,
+        *mutant_argv(
+            mutant_module, LIVENESS_MUTANT, "LIVE-FORCED-SWITCH", "--format", "json", out=tmp_path
         ),
     )
     assert code == EXIT_LIVENESS, err
@@ -472,15 +453,8 @@ def test_program_verify_with_load_writes_a_trace_replay_reads(
         "32",
     ]
     proc = run_program(
-        *verify_argv(
-            *cpython_queues,
-            "--load",
-            str(mutant_module),
-            "--variant",
-            SAFETY_MUTANT,
-            "--only",
-            "INV-GIL-SINGLE-HOLDER",
-            out=out_dir,
+        *mutant_argv(
+            mutant_module, SAFETY_MUTANT, "INV-GIL-SINGLE-HOLDER", *cpython_queues, out=out_dir
         )
     )
     assert proc.returncode == EXIT_SAFETY, proc.stdout + proc.stderr
