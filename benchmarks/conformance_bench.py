@@ -12,7 +12,7 @@ acting thread's next sync point) followed by one comparison. Prints:
    harness steps per second, model transitions per second, and the time spent
    building and tearing down a harness (three worker threads, two signal
    handlers) per example;
-2. the Hypothesis state machine (:class:`tests.conformance.machine.GilConformance`)
+2. the Hypothesis state machine (:class:`conformance.machine.GilConformance`)
    with the ``ci`` profile's shape (50 steps per example), derandomized:
    harness steps per second including Hypothesis's own drawing.
 
@@ -30,10 +30,10 @@ from typing import ClassVar
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance.harness import BEHAVIOURS, USER_ACTIONS, Lockstep, concrete_model
+from conformance.machine import GilConformance
 from model.config import Config
 from model.protocol import Cpython313
-from tests.conformance.harness import BEHAVIOURS, USER_ACTIONS, Lockstep, concrete_model
-from tests.conformance.machine import GilConformance
 
 STEPS_PER_EXAMPLE = 50
 BATCHES = [1] * 12 + [2, 3, 33, 301]

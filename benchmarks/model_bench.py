@@ -33,14 +33,14 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from engines import bmc
+from engines.encoding import Encoding
+from engines.explicit import explore
+from engines.verify import _prove
 from model.catalogue import load
 from model.config import Config
-from model.explicit import explore
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
-from model.prover import bmc
-from model.prover.encoding import Encoding
-from model.prover.verify import _prove
 from model.variants import DEFAULT, concrete_model
 
 HOLDS = [pid for pid, e in load().items() if e.expected == "holds"]

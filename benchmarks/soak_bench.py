@@ -4,9 +4,9 @@ Run from the repository root::
 
     python -m benchmarks.soak_bench [--steps N] [--threads 4 8 16]
 
-For each thread count, one load (:class:`tests.conformance.soak.Load`) runs to
+For each thread count, one load (:class:`conformance.soak.Load`) runs to
 completion with a checker that only records; then a fresh
-:class:`tests.conformance.tracecheck.TraceChecker` checks the whole log, timed.
+:class:`conformance.tracecheck.TraceChecker` checks the whole log, timed.
 Prints the events impl logged per second of load and the events checked per
 second. The checker's cost per event grows with the number of threads (the
 model's steps rebuild every thread's state), so the figure is given per size.
@@ -19,9 +19,9 @@ import argparse
 import time
 from collections.abc import Iterable
 
+from conformance.soak import SIGNALS, Load, LoadSpec
+from conformance.tracecheck import TraceChecker
 from impl import Snapshot, TraceEvent
-from tests.conformance.soak import SIGNALS, Load, LoadSpec
-from tests.conformance.tracecheck import TraceChecker
 
 
 class _Keep(TraceChecker):

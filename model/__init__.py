@@ -2,9 +2,9 @@
 
 The model is written once (:mod:`model.protocol`) against a domain of
 operations (:mod:`model.domain`) and interpreted over Python values or z3
-terms (:mod:`model.symbolic`). :mod:`model.properties` holds the catalogue's
-formulas; :mod:`model.prover` proves or refutes them; ``gilcheck`` is
-:mod:`model.cli`.
+terms (:mod:`engines.symbolic`). :mod:`model.properties` holds the catalogue's
+formulas; :mod:`engines` proves or refutes them; ``gilcheck`` is
+:mod:`gilcheck.cli`.
 """
 
 from __future__ import annotations

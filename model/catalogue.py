@@ -1,4 +1,4 @@
-"""The invariant catalogue (specs/invariants.toml) as Python data.
+"""The invariant catalogue (model/invariants.toml) as Python data.
 
 The catalogue is the single home of each property's prose; model/properties.py
 holds its formula under the same id. :func:`check_consistency` says what
@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Literal
 
 from model.properties import PROPERTIES
+from model.triggers import TRIGGERS
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "specs" / "invariants.toml"
+CATALOGUE_PATH = Path(__file__).resolve().parent / "invariants.toml"
 
 Expected = Literal["holds", "violated"]
 
@@ -128,8 +129,6 @@ def check_consistency(entries: Mapping[str, Entry], retired_ids: Collection[str]
     retired property is no longer claimed, so a check left under its id is
     named as such.
     """
-    from model.vacuity import TRIGGERS
-
     problems = []
     for pid in sorted(PROPERTIES.keys() - entries.keys()):
         if pid in retired_ids:

@@ -6,7 +6,7 @@ holds. Two domains interpret it:
 
 * :data:`CONCRETE` (this module): plain Python ``bool`` and ``int``. The
   explicit-state search and the conformance tests run the model this way.
-* ``model.symbolic.Z3Domain``: z3 terms. The prover runs the same code and gets
+* ``engines.symbolic.Z3Domain``: z3 terms. The prover runs the same code and gets
   the transition relation and the invariants as formulas.
 
 Rules for code written against a domain (the differential test

@@ -1,4 +1,4 @@
-"""The checked properties, one function per catalogue id (specs/invariants.toml).
+"""The checked properties, one function per catalogue id (model/invariants.toml).
 
 A *state* property is a predicate of one state; a *step* property relates a
 state and its successor (an action property, in TLA+ terms). Both are written

@@ -1,4 +1,4 @@
-"""The invariant catalogue (specs/invariants.toml) is in step with the checks and the tests.
+"""The invariant catalogue (model/invariants.toml) is in step with the checks and the tests.
 
 Each entry has exactly one check in model/properties.py (``PROPERTIES``) and
 each check one entry; each id is named by some test; each entry says what it

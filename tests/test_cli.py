@@ -1,7 +1,7 @@
-"""The ``gilcheck`` command (model/cli.py), driven as a user drives it.
+"""The ``gilcheck`` command (gilcheck/cli.py), driven as a user drives it.
 
-Most cases call :func:`model.cli.main` in-process and read what it printed;
-two run it as a program (``python -m model.cli``), the way the console script
+Most cases call :func:`gilcheck.cli.main` in-process and read what it printed;
+two run it as a program (``python -m gilcheck.cli``), the way the console script
 does. Mutants (tests/model/mutants.py) reach the CLI the way a user's own
 variant would: a module file passed to ``--load`` registers them. Every
 ``verify`` run uses a small configuration, ``--only`` one entry and
@@ -21,10 +21,9 @@ from typing import Any
 
 import pytest
 
-from model import cli
-from model.catalogue import CatalogueError, load
-from model.cli import main
-from model.prover.verify import (
+from conformance.replay import BAD_OPTION, DIVERGES, UNREADABLE
+from conformance.support import LONG_TIMEOUT
+from engines.verify import (
     EXIT_BAD_CONFIG,
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -32,9 +31,10 @@ from model.prover.verify import (
     EXIT_OK,
     EXIT_SAFETY,
 )
+from gilcheck import cli
+from gilcheck.cli import main
+from model.catalogue import CatalogueError, load
 from model.variants import DEFAULT
-from tests.conformance.replay import BAD_OPTION, DIVERGES, UNREADABLE
-from tests.support import LONG_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -427,7 +427,7 @@ def run_program(*argv: str) -> subprocess.CompletedProcess[str]:
     """``gilcheck ARGV`` as its own process (the console script runs the same main())."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120")
     return subprocess.run(
-        [sys.executable, "-m", "model.cli", *argv],
+        [sys.executable, "-m", "gilcheck.cli", *argv],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -3,12 +3,12 @@
 * ``impl/`` is an implementation checked *against* the model; if it imported
   ``model`` (or ``tests``, where model and impl meet) it could agree with the
   model by construction. It imports only the standard library and itself.
-* z3 stays in ``model/symbolic.py`` and ``model/prover/``, and in the modules
-  that drive the prover (``model/report.py``, ``model/cli.py``,
-  ``model/explicit_verify.py``). Every other model module — the transitions
+* z3 stays in ``engines/symbolic.py`` and ``engines/``, and in the modules
+  that drive the prover (``gilcheck/report.py``, ``gilcheck/cli.py``,
+  ``engines/explicit_verify.py``). Every other model module — the transitions
   (gil, passes, pending, signals, lifecycle, base, protocol), the state, the
   properties, the catalogue, the explicit engine — must not import z3, nor
-  ``model.symbolic`` or ``model.prover``, which do: the concrete model runs
+  ``engines.symbolic`` or ``engines``, which do: the concrete model runs
   without a solver, and the explicit engine is an independent check of z3's.
 
 The scans read the AST, so an import inside a function or an ``if
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import LONG_TIMEOUT
+from conformance.support import LONG_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPL = ROOT / "impl"
@@ -47,7 +47,7 @@ MUST_BE_PURE = (
 )
 """The transitions and properties, which the pure-model rule must cover."""
 
-Z3_MODULES = ("z3", "model.symbolic", "model.prover")
+Z3_MODULES = ("z3", "engines.symbolic", "engines")
 """What a pure model module may not import: z3, and the model modules built on it."""
 
 
@@ -111,9 +111,9 @@ def impl_violations(source: str, filename: str = "<impl>") -> list[str]:
 
 
 def pure_model_violations(source: str, filename: str = "<model>") -> list[str]:
-    """Imports a pure model module may not have: z3, model.symbolic, model.prover."""
+    """Imports a pure model module may not have: z3, engines.symbolic, engines."""
     return [
-        f"{filename}:{line}: imports {module} (z3 stays in model/symbolic.py and model/prover/)"
+        f"{filename}:{line}: imports {module} (z3 stays in engines/symbolic.py and engines/)"
         for line, module in imported_modules(source, filename, package="model")
         if any(_within(module, bad) for bad in Z3_MODULES)
     ]
@@ -187,7 +187,7 @@ def test_z3_users_are_still_z3_users() -> None:
 def test_pure_model_runs_without_z3() -> None:
     """Importing every pure model module (and impl) loads neither z3 nor the prover."""
     modules = [f"model.{f.stem}" if f.stem != "__init__" else "model" for f in pure_model_files()]
-    loaded = loaded_after_import([*modules, "impl"], ("z3", "model.symbolic", "model.prover"))
+    loaded = loaded_after_import([*modules, "impl"], ("z3", "engines.symbolic", "engines"))
     assert loaded == [], f"importing the pure model loads {loaded}"
 
 
@@ -201,7 +201,7 @@ def test_pure_model_runs_without_z3() -> None:
         "import model.gil as g\n",
         "from model import gil\n",
         "from model.state import State\n",
-        "import tests.support\n",
+        "import conformance.support\n",
         "from tests import support\n",
         "def f():\n    from model.protocol import Cpython313\n",
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from model.state import State\n",
@@ -232,11 +232,11 @@ def test_impl_rule_allows_stdlib_and_impl() -> None:
     [
         "import z3\n",
         "from z3 import Solver\n",
-        "from model.symbolic import Z3Domain\n",
+        "from engines.symbolic import Z3Domain\n",
         "from model import symbolic\n",
         "from . import symbolic\n",
         "from .prover.bmc import search\n",
-        "import model.prover.verify\n",
+        "import engines.verify\n",
         "def later():\n    import z3\n",
     ],
 )
@@ -250,5 +250,5 @@ def test_pure_model_rule_allows_the_model() -> None:
 
 
 def test_runtime_check_sees_z3_through_a_chain() -> None:
-    """model.report does not import z3 itself; it reaches it through model.prover."""
-    assert "z3" in loaded_after_import(["model.report"], ("z3",))
+    """gilcheck.report does not import z3 itself; it reaches it through engines."""
+    assert "z3" in loaded_after_import(["gilcheck.report"], ("z3",))

@@ -2,7 +2,7 @@
 
 The tools run as ``python -m ruff`` / ``python -m mypy`` from the interpreter
 running the tests (the ``test`` extra installs them), with the configuration
-in pyproject.toml, over model, impl, tests and benchmarks. A failure shows the
+in pyproject.toml, over every package, the tests and the benchmarks. A failure shows the
 tool's output. Each tool is also run on a file with a defect of its kind, so a
 tool that silently checked nothing would fail here too.
 """
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
-CHECKED = ("model", "impl", "tests", "benchmarks")
+CHECKED = ("model", "engines", "impl", "conformance", "gilcheck", "tests", "benchmarks")
 TIMEOUT = 240.0
 
 

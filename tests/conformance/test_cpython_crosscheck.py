@@ -1,7 +1,7 @@
 """Real CPython 3.13 against impl: the pending-call scenarios give the same results.
 
 Each scenario runs in a fresh CPython 3.13 process (``_testinternalcapi`` /
-``_testcapi``) and on impl (:mod:`tests.conformance.crosscheck`). Without such
+``_testcapi``) and on impl (:mod:`conformance.crosscheck`). Without such
 a CPython the comparison is skipped, with the reason; impl's own runs of the
 scenarios are still checked against the model, which needs no CPython.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from conformance import crosscheck
+from conformance.crosscheck import on_impl
+from conformance.tracecheck import Recorder, check_log
 from model.bits import Bit
 from model.state import NULL
-from tests.conformance import crosscheck
-from tests.conformance.crosscheck import on_impl
-from tests.conformance.tracecheck import Recorder, check_log
 
 FOUND = crosscheck.find_cpython313()
 

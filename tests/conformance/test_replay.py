@@ -13,16 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from model.config import Config
-from model.itf import write_itf
-from model.properties import PROPERTIES
-from model.protocol import Cpython313
-from model.prover.verify import EXIT_INTERNAL
-from model.trace import Trace
-from tests.conformance import replay
-from tests.conformance.broken_impls import NoResignalOnError
-from tests.conformance.harness import LEAKED, Model, concrete_model
-from tests.conformance.replay import (
+from conformance import replay
+from conformance.broken_impls import NoResignalOnError
+from conformance.harness import LEAKED, Model, concrete_model
+from conformance.replay import (
     BAD_OPTION,
     DIVERGES,
     FOLLOWS,
@@ -32,6 +26,12 @@ from tests.conformance.replay import (
     UNSCHEDULABLE,
     main,
 )
+from engines.verify import EXIT_INTERNAL
+from gilcheck.itf import write_itf
+from model.config import Config
+from model.properties import PROPERTIES
+from model.protocol import Cpython313
+from model.trace import Trace
 from tests.model.mutants import PushAtHead
 
 Script = list[tuple[str, tuple[int | bool | str, ...]]]
@@ -224,7 +224,7 @@ def test_a_file_that_is_json_but_not_itf_is_unreadable(
 
 
 def test_bad_option_exits_150_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    """Run directly (not through model.cli), argparse would exit 2."""
+    """Run directly (not through gilcheck.cli), argparse would exit 2."""
     assert main(["--no-such-option", "x.json"]) == BAD_OPTION
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("gilcheck replay: ")

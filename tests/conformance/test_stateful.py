@@ -1,6 +1,6 @@
 """Model-based stateful tests: ``impl`` on real threads against the model, step by step.
 
-The machine is :class:`tests.conformance.machine.GilConformance`; the number
+The machine is :class:`conformance.machine.GilConformance`; the number
 of examples and steps comes from the Hypothesis profile (tests/conftest.py:
 ``ci`` runs 200 examples of up to 50 steps).
 """
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from tests.conformance.harness import LEAKED
-from tests.conformance.machine import GilConformance
+from conformance.harness import LEAKED
+from conformance.machine import GilConformance
 
 
 @pytest.fixture(autouse=True)

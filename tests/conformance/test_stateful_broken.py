@@ -1,6 +1,6 @@
 """The stateful tests catch deliberately broken implementations.
 
-Each broken implementation (tests/conformance/broken_impls.py) has one bug; the
+Each broken implementation (conformance/broken_impls.py) has one bug; the
 same state machine that passes on ``impl`` must find a divergence on it, and
 shrink it to a short program. The runs are derandomized (the same examples in
 the same order every time) and bounded, so this is fast and never flaky.
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests.conformance.broken_impls import BROKEN
-from tests.conformance.harness import LEAKED, Divergence
-from tests.conformance.machine import GilConformance
+from conformance.broken_impls import BROKEN
+from conformance.harness import LEAKED, Divergence
+from conformance.machine import GilConformance
 
 FIND: settings = settings(
     max_examples=300,

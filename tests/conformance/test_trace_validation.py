@@ -1,7 +1,7 @@
 """Trace validation under load: impl's event log, free-running, is a behaviour of the model.
 
-The load (:mod:`tests.conformance.soak`) runs real threads with no controlled
-stepping; :mod:`tests.conformance.tracecheck` replays the log on the model.
+The load (:mod:`conformance.soak`) runs real threads with no controlled
+stepping; :mod:`conformance.tracecheck` replays the log on the model.
 The verdict does not depend on the schedule: every log of a correct impl is a
 behaviour of the model, so these tests pass on every run (the log itself
 differs from run to run). The checker is shown not to be vacuous on doctored
@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
+from conformance import soak
+from conformance.soak import Load, LoadSpec
+from conformance.tracecheck import Recorder, TraceChecker, Unmatched, check_log
 from impl import Code, Instr, Interpreter, Pending, TraceEvent, run
 from impl.ceval import EvalBreaker
 from impl.gil import GIL
 from impl.thread import ThreadState
-from tests.conformance import soak
-from tests.conformance.soak import Load, LoadSpec
-from tests.conformance.tracecheck import Recorder, TraceChecker, Unmatched, check_log
 
 Log = list[tuple[TraceEvent, int | None]]
 

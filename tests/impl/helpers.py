@@ -16,8 +16,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import TypeVar
 
+from conformance.support import LONG_TIMEOUT, SHORT_TIMEOUT, join_thread
 from impl import BlockPoint, ControlledWaiter, ThreadState
-from tests.support import LONG_TIMEOUT, SHORT_TIMEOUT, join_thread
 
 T = TypeVar("T")
 

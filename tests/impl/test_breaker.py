@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.support import join_thread
 from impl import EVENTS_BITS, EVENTS_MASK, Bit, Breaker
-from tests.support import join_thread
 
 
 def test_bit_values_equal_pycore_ceval_h() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.support import SHORT_TIMEOUT
 from impl import Bit, BlockPoint, ControlledWaiter, GilProtocolError, Interpreter, Phase
 from tests.impl.helpers import actors, start_waiting, time_out_once
-from tests.support import SHORT_TIMEOUT
 
 DROP = Bit.GIL_DROP_REQUEST
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.support import SHORT_TIMEOUT
 from impl import (
     Bit,
     BlockPoint,
@@ -21,7 +22,6 @@ from impl import (
     run,
 )
 from tests.impl.helpers import actors, exception, result
-from tests.support import SHORT_TIMEOUT
 
 GC = Bit.GC_SCHEDULED
 

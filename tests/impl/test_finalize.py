@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.support import SHORT_TIMEOUT, join_thread
 from impl import (
     Bit,
     BlockPoint,
@@ -21,7 +22,6 @@ from impl import (
     TraceLog,
 )
 from tests.impl.helpers import actors, exception
-from tests.support import SHORT_TIMEOUT, join_thread
 
 DROP = Bit.GIL_DROP_REQUEST
 TAKE = BlockPoint.TAKE_GIL

@@ -11,6 +11,7 @@ import math
 
 import pytest
 
+from conformance.support import SHORT_TIMEOUT
 from impl import (
     Bit,
     BlockPoint,
@@ -23,7 +24,6 @@ from impl import (
 )
 from impl.gil import GIL
 from tests.impl.helpers import actors, result, start_waiting, time_out_once
-from tests.support import SHORT_TIMEOUT
 
 DROP = Bit.GIL_DROP_REQUEST
 TAKE = BlockPoint.TAKE_GIL

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.support import wait_for_event
 from impl import Bit, Code, Instr, Interpreter, Pending, PendingFull, TraceLog, run
 from tests.impl.helpers import actors, result
-from tests.support import wait_for_event
 
 CALLS = Bit.CALLS_TO_DO
 

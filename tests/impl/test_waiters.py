@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from conformance.support import SHORT_TIMEOUT
 from impl import (
     Bit,
     BlockPoint,
@@ -22,7 +23,6 @@ from impl import (
     WakeNotGranted,
 )
 from tests.impl.helpers import Actor, actors, exception, result, start_waiting, time_out_once
-from tests.support import SHORT_TIMEOUT
 
 TAKE = BlockPoint.TAKE_GIL
 SWITCH = BlockPoint.SWITCH_COND

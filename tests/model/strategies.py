@@ -14,9 +14,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from engines.symbolic import flatten, leaf_paths, unflatten
 from model.bits import EVENTS_MASK, VERSION_STEP, WORD_MASK, Bit
 from model.phases import Phase, Stage
-from model.symbolic import flatten, leaf_paths, unflatten
 from model.trace import ConcreteState
 
 SMALL = st.integers(min_value=-2, max_value=5)

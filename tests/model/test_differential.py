@@ -26,14 +26,14 @@ import z3
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engines.encoding import Encoding
+from engines.explicit import explore
+from engines.symbolic import Term, flatten, leaf_paths, lift, unflatten, value_of
 from model.actions import Instance
 from model.config import Config
 from model.domain import CONCRETE
-from model.explicit import explore
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
-from model.prover.encoding import Encoding
-from model.symbolic import Term, flatten, leaf_paths, lift, unflatten, value_of
 from model.trace import ConcreteState, diff_states
 from tests.model.strategies import near, states
 

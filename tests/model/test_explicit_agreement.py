@@ -4,7 +4,7 @@ Two checks of the two interpretations of the one model (issue 2, section 4):
 
 * *Level sets*: for small configurations, the set of states the explicit
   search reaches in exactly ``k`` steps equals the set z3 enumerates, depth by
-  depth (:mod:`model.prover.count`), state for state, not only in number.
+  depth (:mod:`engines.count`), state for state, not only in number.
 * *Verdicts*: for every catalogue property, BMC and the explicit search find
   the shortest violation at the same depth, or both find none within the
   bound. Deliberately broken variants make sure real violations (of state and
@@ -19,16 +19,16 @@ from typing import Any
 
 import pytest
 
+from engines.bmc import Goal, search, state_goal, violation_goal
+from engines.count import image_states, unrolled_states
+from engines.encoding import Encoding
+from engines.explicit import ExplicitResult, ModelError, explore
 from model.actions import Effect
 from model.config import Config
 from model.domain import CONCRETE, B, I
-from model.explicit import ExplicitResult, ModelError, explore
 from model.phases import Stage
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
-from model.prover.bmc import Goal, search, state_goal, violation_goal
-from model.prover.count import image_states, unrolled_states
-from model.prover.encoding import Encoding
 from model.state import State
 from model.trace import ConcreteState, diff_states, replay
 

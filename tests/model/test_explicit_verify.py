@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from engines.explicit_verify import _search, compare, explicit_verdicts
+from engines.verify import EXIT_INTERNAL, EXIT_SAFETY, verify
 from model.catalogue import load
 from model.config import Config
-from model.explicit_verify import _search, compare, explicit_verdicts
-from model.prover.verify import EXIT_INTERNAL, EXIT_SAFETY, verify
 from model.variants import DEFAULT, register
 from tests.model import mutants
 

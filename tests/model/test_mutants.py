@@ -1,7 +1,7 @@
 """Every catalogue property is refuted by the prover on a model broken on purpose.
 
 A property no mutation can break checks nothing. For each catalogue entry this
-runs ``gilcheck verify``'s pipeline (model/prover/verify.py) on a mutant from
+runs ``gilcheck verify``'s pipeline (engines/verify.py) on a mutant from
 tests/model/mutants.py and asserts the entry is violated, with the exit class
 of its kind (12 safety, 13 liveness), by a trace the mutant has and the faithful
 model does not. The entries CPython itself breaks (``expected = "violated"``)
@@ -15,11 +15,7 @@ from typing import Any
 
 import pytest
 
-from model.catalogue import load
-from model.config import Config
-from model.properties import PROPERTIES
-from model.protocol import Cpython313
-from model.prover.verify import (
+from engines.verify import (
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
     EXIT_SAFETY,
@@ -27,6 +23,10 @@ from model.prover.verify import (
     verify,
     violates,
 )
+from model.catalogue import load
+from model.config import Config
+from model.properties import PROPERTIES
+from model.protocol import Cpython313
 from model.trace import ReplayError, replay
 from model.variants import DEFAULT, concrete_model, register
 from tests.model import mutants

@@ -1,4 +1,4 @@
-"""model/report.py: what a step table shows, the vacuity line, and what ``--out`` holds.
+"""gilcheck/report.py: what a step table shows, the vacuity line, and what ``--out`` holds.
 
 The states are the concrete model's own (its initial state and the steps it
 fires), so the step table is read as it is for a real counterexample.
@@ -13,10 +13,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from engines.verify import EXIT_SAFETY, Report, Verdict
+from gilcheck.report import changes, render_text, report_json, step_table, write_outputs
 from model.catalogue import load
 from model.config import Config
-from model.prover.verify import EXIT_SAFETY, Report, Verdict
-from model.report import changes, render_text, report_json, step_table, write_outputs
 from model.state import State
 from model.trace import Trace
 from model.variants import DEFAULT, concrete_model

@@ -1,7 +1,7 @@
 """The ``gilcheck`` command.
 
 ``gilcheck verify`` proves or refutes every catalogue entry (see
-model/prover/verify.py); ``gilcheck catalogue`` lists the entries.
+engines/verify.py); ``gilcheck catalogue`` lists the entries.
 ``--load MODULE`` (repeatable) imports a module by dotted name, or a ``.py``
 file by path, before ``--variant`` is looked up, so that the module can call
 :func:`model.variants.register` for a protocol variant of its own.
@@ -11,10 +11,10 @@ file by path, before ``--variant`` is looked up, so that the module can call
 ``gilcheck replay TRACE.itf.json [--variant-impl NAME] [--load MODULE]`` plays an
 ITF trace (typically a counterexample ``verify`` wrote into ``--out``) on impl
 through the lock-step harness and says, step by step, whether impl followed it
-(tests/conformance/replay.py); its ``--load`` is this module's
+(conformance/replay.py); its ``--load`` is this module's
 :func:`load_module`, so a trace of a user's variant replays. ``gilcheck soak
 [--threads N] [--seconds S] [--seed S]`` runs impl under free-running load and
-checks its event log against the model (tests/conformance/soak.py). Both live
+checks its event log against the model (conformance/soak.py). Both live
 in tests/ because the harness is the one place model and impl meet.
 
 Every command shares one scheme of exit codes. A verdict is below 150: ``verify``
@@ -50,10 +50,10 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from engines.verify import EXIT_BAD_CONFIG, EXIT_INTERNAL, verify
+from gilcheck.report import render_text, report_json, write_outputs
 from model.catalogue import CatalogueError, load
 from model.config import Config, ConfigError
-from model.prover.verify import EXIT_BAD_CONFIG, EXIT_INTERNAL, verify
-from model.report import render_text, report_json, write_outputs
 from model.variants import DEFAULT, VARIANTS, UnknownVariant
 
 
@@ -257,9 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A crash in replay or soak is an internal error too: left to escape, it
         # would exit 1, which both commands use for "impl diverged".
         if argv and argv[0] == "replay":
-            return _delegate("tests.conformance.replay", argv[1:])
+            return _delegate("conformance.replay", argv[1:])
         if argv and argv[0] == "soak":
-            return _delegate("tests.conformance.soak", argv[1:])
+            return _delegate("conformance.soak", argv[1:])
         args = _parser().parse_args(argv)
         if args.command == "verify":
             return _verify(args)

@@ -16,7 +16,7 @@ Two observables are not state of either side but are compared all the same:
 
 * what Python code saw happen (pending calls made, signal handlers run, GC
   runs, refused adds, exceptions raised at check points), as the harness logs
-  it on each side (:mod:`tests.conformance.harness`);
+  it on each side (:mod:`conformance.harness`);
 * how many ``COND_SIGNAL``\\ s found a waiter, per condition variable. The model
   has no condition variables: a waiter may wake whenever the environment
   chooses. ``impl`` signals through its waiter, and the harness counts the

@@ -17,12 +17,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from engines.induction import Cti
+from engines.verify import Report, Verdict
+from gilcheck.itf import write_itf
 from model.bits import EVENTS_MASK, bit_names
 from model.catalogue import load, retired
-from model.itf import write_itf
 from model.phases import Phase, Stage
-from model.prover.induction import Cti
-from model.prover.verify import Report, Verdict
 from model.state import NULL, PendingQueue, live_calls
 from model.trace import ConcreteState, Trace, leaves_with_paths
 

@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Final
 
+from conformance.support import LONG_TIMEOUT, join_thread
+from conformance.tracecheck import Recorder, Stats, TraceChecker, Unmatched
 from impl import Code, Instr, Interpreter, ThreadState, run
-from tests.conformance.tracecheck import Recorder, Stats, TraceChecker, Unmatched
-from tests.support import LONG_TIMEOUT, join_thread
 
 SIGNALS: Final = tuple(
     s for s in (getattr(signal, "SIGUSR1", None), getattr(signal, "SIGUSR2", None)) if s

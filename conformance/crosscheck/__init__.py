@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from tests.conformance.crosscheck import on_impl
-from tests.support import LONG_TIMEOUT
+from conformance.crosscheck import on_impl
+from conformance.support import LONG_TIMEOUT
 
 SCRIPT: Final = Path(__file__).with_name("cpython313.py")
 ENV_VAR: Final = "GILCHECK_CPYTHON313"
@@ -193,7 +193,7 @@ def _short(value: object, limit: int = 60) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.conformance.crosscheck``: print the table; 1 on any difference."""
+    """``python -m conformance.crosscheck``: print the table; 1 on any difference."""
     found = find_cpython313()
     if found.python is None:
         print(f"crosscheck skipped: {found.reason}")

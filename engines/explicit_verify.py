@@ -1,6 +1,6 @@
 """``gilcheck verify --engine explicit|both``: the explicit-state search as a verdict engine.
 
-The explicit search (:mod:`model.explicit`) enumerates every state reachable
+The explicit search (:mod:`engines.explicit`) enumerates every state reachable
 within a depth, so it can refute a property with a shortest counterexample
 but never prove one: ``switch_number`` grows without bound, the reachable
 state space is infinite, and the verdict for a property it does not break is
@@ -20,11 +20,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from engines.explicit import ExplicitResult, explore
+from engines.verify import Report, Verdict
 from model.catalogue import Entry
 from model.config import Config
-from model.explicit import ExplicitResult, explore
 from model.properties import PROPERTIES
-from model.prover.verify import Report, Verdict
 from model.variants import concrete_model
 
 MAX_STATES = 400_000

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
+from conformance.impl_side import ImplFactory, cpython_impl
 from impl import GIL, BlockPoint, Interpreter, Pending, ThreadState
 from impl import Bit as ImplBit
 from impl.signals import SignalState
@@ -28,7 +29,6 @@ from model.domain import B, I
 from model.protocol import Cpython313
 from model.state import State
 from model.variants import VARIANTS, register
-from tests.conformance.impl_side import ImplFactory, cpython_impl
 
 CORRECT: Final = "cpython-3.13"
 

@@ -13,7 +13,7 @@ Each rule has the model's guard as its precondition and draws its thread from
 the threads for which the model enables it: one definition, the model's,
 decides what may happen next. All drawing happens in the test thread, from
 model state only (style guide B7, rule 1); a rule runs one
-:meth:`~tests.conformance.harness.Lockstep.step`, which waits for the acting
+:meth:`~conformance.harness.Lockstep.step`, which waits for the acting
 worker's own event and then compares once.
 """
 
@@ -25,11 +25,11 @@ from typing import Any, ClassVar, Final, TypeVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from conformance.broken_impls import IMPLS
+from conformance.harness import BEHAVIOURS, Behaviour, Lockstep, concrete_model
 from model.config import Config
 from model.passes import INSTRUCTIONS_313
 from model.protocol import Cpython313
-from tests.conformance.broken_impls import IMPLS
-from tests.conformance.harness import BEHAVIOURS, Behaviour, Lockstep, concrete_model
 
 
 def _actors(action: str) -> st.SearchStrategy[int]:
@@ -78,7 +78,7 @@ class GilConformance(RuleBasedStateMachine):
     """Drive ``impl`` and the model in lock-step; after every step they must agree.
 
     ``impl_name`` picks the implementation from
-    :data:`tests.conformance.broken_impls.IMPLS`; ``real_signals`` delivers
+    :data:`conformance.broken_impls.IMPLS`; ``real_signals`` delivers
     ``trip_signal`` with ``pthread_kill`` instead of calling ``trip_signal``.
     """
 

@@ -6,7 +6,7 @@ fresh variables shaped like the model's initial state; :func:`flatten` and
 :func:`unflatten` convert between a state and its list of leaves, and
 :func:`concretize` reads a concrete state back out of a z3 model. Nothing here
 knows any transition: the relation comes from running the model's own actions
-on symbolic states (see :mod:`model.prover.encoding`).
+on symbolic states (see :mod:`engines.encoding`).
 """
 
 from __future__ import annotations

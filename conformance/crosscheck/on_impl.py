@@ -27,10 +27,10 @@ import threading
 from collections.abc import Callable
 from typing import Final
 
+from conformance.support import LONG_TIMEOUT, join_thread, wait_for_event
 from impl import Code, Instr, Interpreter, PendingFull, ThreadState, TraceEvent, run
 from impl.gil import GIL
 from impl.trace import Trace
-from tests.support import LONG_TIMEOUT, join_thread, wait_for_event
 
 SPIN: Final = 100_000
 """As in the CPython script: check points taken to show a stranded call stays queued."""
@@ -53,7 +53,7 @@ class Env:
 
     ``trace`` (optional) receives impl's events from the state right after the
     main thread's first acquisition on; if it has a ``bind(ts_id)``
-    method (a :class:`tests.conformance.tracecheck.Recorder`), each host thread
+    method (a :class:`conformance.tracecheck.Recorder`), each host thread
     is bound to the ThreadState it plays. ``checkpoint_ops`` lists the ``op`` of
     every check point that acted, for scenarios that ask where a call ran.
     """

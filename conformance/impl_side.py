@@ -7,7 +7,7 @@ into the ``impl`` call the acting thread's worker runs, and it is what
 ``impl`` calls back: pending calls (:class:`Call`), signal handlers and the GC
 hook, each of which logs what Python code saw and then *behaves* (returns,
 raises, or parks its worker in a nested command loop, see
-:meth:`tests.conformance.workers.Worker.serve`).
+:meth:`conformance.workers.Worker.serve`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,20 @@ import queue
 from collections.abc import Callable
 from typing import Any, Final
 
+from conformance.abstraction import (
+    QUEUE_NAMES,
+    SIGNUMS,
+    AsyncError,
+    CallbackError,
+    HandlerError,
+    ModelState,
+    ProtocolException,
+    callback_label,
+    handler_label,
+)
+from conformance.model_side import Behaviour, Model, ModelError
+from conformance.support import LONG_TIMEOUT
+from conformance.workers import Event, LogEntry, ThreadGone, Worker, current_worker
 from impl import (
     Bit,
     BlockPoint,
@@ -31,20 +45,6 @@ from impl import (
 from impl.interpreter import MAIN_MAX, PER_INTERP_MAX, PER_INTERP_MAXLOOP
 from model.actions import Instance
 from model.base import MAINQ
-from tests.conformance.abstraction import (
-    QUEUE_NAMES,
-    SIGNUMS,
-    AsyncError,
-    CallbackError,
-    HandlerError,
-    ModelState,
-    ProtocolException,
-    callback_label,
-    handler_label,
-)
-from tests.conformance.model_side import Behaviour, Model, ModelError
-from tests.conformance.workers import Event, LogEntry, ThreadGone, Worker, current_worker
-from tests.support import LONG_TIMEOUT
 
 ImplFactory = Callable[[ControlledWaiter, Observer, Callable[[ThreadState], object]], Interpreter]
 """Builds the ``Interpreter`` under test from the harness's waiter, observer and GC hook."""

@@ -18,9 +18,9 @@ from typing import Any
 
 import z3
 
+from engines.encoding import Encoding
+from engines.symbolic import Term, concretize
 from model.properties import PROPERTIES
-from model.prover.encoding import Encoding
-from model.symbolic import Term, concretize
 from model.trace import Trace, replay
 
 

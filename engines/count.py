@@ -2,7 +2,7 @@
 
 For small configurations only. Both functions answer with concrete
 :class:`~model.state.State` values, read out of z3 models with
-:func:`model.symbolic.concretize` (queue arrays projected to their first
+:func:`engines.symbolic.concretize` (queue arrays projected to their first
 ``capacity`` entries), and enumerate them AllSAT-style: read a model, forbid
 it with a blocking clause, ask again, until z3 answers unsat.
 
@@ -26,9 +26,9 @@ from typing import Any
 
 import z3
 
-from model.prover.bmc import SEED
-from model.prover.encoding import Encoding
-from model.symbolic import Term, concretize, equal_states, flatten, leaf_paths, lift
+from engines.bmc import SEED
+from engines.encoding import Encoding
+from engines.symbolic import Term, concretize, equal_states, flatten, leaf_paths, lift
 from model.trace import ConcreteState
 
 OnLevel = Callable[[int, int], None]

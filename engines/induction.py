@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import z3
 
+from engines.bmc import SEED
+from engines.encoding import Encoding
+from engines.symbolic import Term, concretize
 from model.actions import Instance
-from model.prover.bmc import SEED
-from model.prover.encoding import Encoding
-from model.symbolic import Term, concretize
 from model.trace import ConcreteState
 
 

@@ -27,7 +27,7 @@ Handshakes, and what each one guarantees:
   (CPython's ``PyThread_exit_thread`` does not unwind either), until
   teardown releases it.
 * **Ended.** The host thread's last act is to post ``ended`` (teardown waits
-  for it, see :meth:`tests.conformance.harness.Lockstep.close`).
+  for it, see :meth:`conformance.harness.Lockstep.close`).
 
 Because every worker but the one the test thread just drove waits in one of
 those points, at most one worker runs at any time: the test thread always
@@ -43,9 +43,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from conformance.abstraction import exception_label
+from conformance.support import LONG_TIMEOUT
 from impl import MustExit, ThreadState
-from tests.conformance.abstraction import exception_label
-from tests.support import LONG_TIMEOUT
 
 EventKind = Literal["idle", "blocked", "exited", "crashed", "ended"]
 LogEntry = tuple[str, int | None, str]

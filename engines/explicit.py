@@ -7,7 +7,7 @@ points are stuttering steps, so a state reachable in fewer steps usually is in
 the level too; the levels are not disjoint.) Along the way it records, for
 every property, the shortest trace that violates it and, for every goal, the
 shortest trace that reaches it. The prover's bounded model checking answers
-the same questions over z3 (:mod:`model.prover.bmc`); the agreement test
+the same questions over z3 (:mod:`engines.bmc`); the agreement test
 compares the two level by level.
 
 How it runs: every distinct state is fired once. Its successors are kept as

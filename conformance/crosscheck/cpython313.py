@@ -22,7 +22,7 @@ clock: loops are bounded by iteration counts.
 The scenarios and their expected outcomes are the ones of
 ../../../../shared/reference/cpython-experiments (exp1-exp6), plus the two
 stranded-call scenarios found by model checking (``stranded_main_adds_interp``,
-``stranded_at_maxloop``). :mod:`tests.conformance.crosscheck.on_impl` runs
+``stranded_at_maxloop``). :mod:`conformance.crosscheck.on_impl` runs
 the same scenarios on ``impl`` with the same output.
 """
 

@@ -19,10 +19,10 @@ model steps. So a harness step
    check on the harness, that the continuation is unique;
 2. sends the matching operation to the thread's worker (or wakes it in the
    ControlledWaiter) and waits for *that* worker's next event (see
-   :mod:`tests.conformance.workers` for the handshakes);
+   :mod:`conformance.workers` for the handshakes);
 3. compares once (:meth:`Lockstep.difference`): where every thread stopped,
    the abstraction of an ``impl`` snapshot against the model state
-   (:mod:`tests.conformance.abstraction`), the two logs of what Python code
+   (:mod:`conformance.abstraction`), the two logs of what Python code
    saw, and the condition-variable signals.
 
 Pending calls and signal handlers get a *behaviour* chosen by the test:
@@ -32,7 +32,7 @@ of 100 calls is one harness step), ``park`` stops the worker inside the call
 points, released the GIL, added calls, and so on.
 
 Nothing here sleeps or reads a clock: a step completes, parks, or fails after
-:data:`tests.support.SHORT_TIMEOUT` with a sentence saying what did not happen.
+:data:`conformance.support.SHORT_TIMEOUT` with a sentence saying what did not happen.
 """
 
 from __future__ import annotations
@@ -42,9 +42,7 @@ import signal
 import threading
 from collections.abc import Callable
 
-from impl import BlockPoint
-from model.actions import Instance
-from tests.conformance.abstraction import (
+from conformance.abstraction import (
     SIGNUMS,
     ModelState,
     first_difference,
@@ -52,14 +50,14 @@ from tests.conformance.abstraction import (
     observe_model,
     show,
 )
-from tests.conformance.impl_side import (
+from conformance.impl_side import (
     ConfigMismatch,
     ImplFactory,
     ImplSide,
     check_config,
     cpython_impl,
 )
-from tests.conformance.model_side import (
+from conformance.model_side import (
     BEHAVIOURS,
     USER_ACTIONS,
     Behaviour,
@@ -68,8 +66,10 @@ from tests.conformance.model_side import (
     ModelSide,
     concrete_model,
 )
-from tests.conformance.workers import Command, Event, Worker
-from tests.support import SHORT_TIMEOUT
+from conformance.support import SHORT_TIMEOUT
+from conformance.workers import Command, Event, Worker
+from impl import BlockPoint
+from model.actions import Instance
 
 __all__ = [
     "BEHAVIOURS",
@@ -102,7 +102,7 @@ class Lockstep:
         model: a concrete model (any variant, from :func:`concrete_model`); its
             configuration must be one ``impl`` can play (:func:`check_config`).
         impl: builds the interpreter under test (:func:`cpython_impl`, or a
-            broken one from :mod:`tests.conformance.broken_impls`).
+            broken one from :mod:`conformance.broken_impls`).
         real_signals: deliver ``trip_signal`` as a real ``pthread_kill`` to the
             host's main thread (the test thread must be it) instead of calling
             ``Interpreter.trip_signal``.

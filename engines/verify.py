@@ -15,7 +15,7 @@ The z3 engine runs, in order:
    witness configuration (fewer threads or signals: a smaller search), whose
    trace is then replayed in the configuration checked and must break the
    property there too.
-5. The vacuity guard (model/vacuity.py): every entry's triggers, and every
+5. The vacuity guard (engines/vacuity.py): every entry's triggers, and every
    transition class, must be reachable.
 
 Steps 1-3 and 4-5 run in two processes.
@@ -30,15 +30,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engines import bmc, induction
+from engines.encoding import Encoding
+from engines.induction import Cti
+from engines.vacuity import Coverage, random_walks, run_plans
 from model.actions import Instance
 from model.catalogue import Entry
 from model.config import Config
 from model.properties import PROPERTIES, Property
-from model.prover import bmc, induction
-from model.prover.encoding import Encoding
-from model.prover.induction import Cti
 from model.trace import ReplayError, Trace, replay
-from model.vacuity import TRIGGERS, Coverage, dead_reason, random_walks, run_plans
+from model.triggers import TRIGGERS, dead_reason
 from model.variants import concrete_model, model_class
 
 Status = Literal["proved", "violated", "bounded", "vacuous"]
@@ -294,7 +295,7 @@ def verify(
     report = Report(variant, cfg, engine, depth, max_k, vacuity_checked=check_vacuity)
     pids = list(entries)
     if engine == "explicit":
-        from model.explicit_verify import explicit_verdicts
+        from engines.explicit_verify import explicit_verdicts
 
         report.verdicts = explicit_verdicts(variant, cfg, entries, depth)
         report.seconds = time.perf_counter() - start
@@ -348,7 +349,7 @@ def verify(
         else:
             report.instances_dead.append(inst.label)
     if engine == "both":
-        from model.explicit_verify import cross_check
+        from engines.explicit_verify import cross_check
 
         cross_check(report, entries)
     report.seconds = time.perf_counter() - start

@@ -1,9 +1,9 @@
 """``gilcheck replay TRACE.json``: does ``impl`` follow a model trace, step by step?
 
-The trace is an ITF file (:mod:`model.itf`), typically a counterexample that
+The trace is an ITF file (:mod:`gilcheck.itf`), typically a counterexample that
 ``gilcheck verify`` wrote. It is read and checked against its own model
 variant, then played on ``impl`` through the lock-step harness
-(:class:`tests.conformance.harness.Lockstep`), and a table says for each
+(:class:`conformance.harness.Lockstep`), and a table says for each
 trace step whether ``impl`` followed it.
 
 The harness runs ``impl`` at its own granularity: a user step and the acting
@@ -18,11 +18,11 @@ the middle of a continuation, ``impl`` runs on to the thread's next sync
 point, and so does the model; the table says so.
 
 ``--load MODULE`` (repeatable) imports a module before the trace is read, as
-``gilcheck verify --load`` does (:func:`model.cli.load_module`), so that a
+``gilcheck verify --load`` does (:func:`gilcheck.cli.load_module`), so that a
 trace of a variant the module registers can be replayed.
 
 Exit status, in the scheme ``gilcheck verify`` uses for its own errors
-(model/prover/verify.py): 0 ``impl`` follows the trace; 1 it diverges (the
+(engines/verify.py): 0 ``impl`` follows the trace; 1 it diverges (the
 row names the first observable that differs); 3 the harness cannot schedule
 the trace on ``impl``. The rest print one line on stderr: 150 a bad option, a
 ``--load`` module that cannot be imported, no implementation or model variant
@@ -42,15 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
-from model.actions import Instance
-from model.cli import LoadError, load_module
-from model.config import Config
-from model.itf import ItfError, read_itf
-from model.prover.verify import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
-from model.trace import ReplayError, Trace
-from model.variants import UnknownVariant, model_class
-from tests.conformance.broken_impls import BROKEN, CORRECT, IMPLS
-from tests.conformance.harness import (
+from conformance.broken_impls import BROKEN, CORRECT, IMPLS
+from conformance.harness import (
     USER_ACTIONS,
     ConfigMismatch,
     Divergence,
@@ -60,6 +53,13 @@ from tests.conformance.harness import (
     check_config,
     concrete_model,
 )
+from engines.verify import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
+from gilcheck.cli import LoadError, load_module
+from gilcheck.itf import ItfError, read_itf
+from model.actions import Instance
+from model.config import Config
+from model.trace import ReplayError, Trace
+from model.variants import UnknownVariant, model_class
 
 FOLLOWS: Final = 0
 DIVERGES: Final = 1

@@ -20,12 +20,7 @@ from typing import Any
 
 import z3
 
-from model.actions import Instance
-from model.config import Config
-from model.domain import CONCRETE
-from model.properties import Property
-from model.state import State
-from model.symbolic import (
+from engines.symbolic import (
     Term,
     Z3Domain,
     equal_states,
@@ -34,6 +29,11 @@ from model.symbolic import (
     leaf_paths,
     lift,
 )
+from model.actions import Instance
+from model.config import Config
+from model.domain import CONCRETE
+from model.properties import Property
+from model.state import State
 
 
 class Encoding:

@@ -9,7 +9,7 @@ model's guards decide everything; the harness only checks that a continuation
 is unique, which is what lets one ``impl`` call stand for many model steps.
 
 :class:`ModelSide` also keeps the model's half of the two extra observables
-(:mod:`tests.conformance.abstraction`): the log of what Python code saw, and
+(:mod:`conformance.abstraction`): the log of what Python code saw, and
 the condition-variable signals the steps owe.
 """
 
@@ -19,6 +19,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
+from conformance.abstraction import (
+    QUEUE_NAMES,
+    ModelState,
+    async_label,
+    callback_label,
+    handler_label,
+    signals_owed,
+)
+from conformance.workers import LogEntry
 from impl import BlockPoint
 from model.actions import Instance
 from model.base import MAINQ
@@ -27,15 +36,6 @@ from model.domain import CONCRETE, Domain
 from model.phases import BODY_STAGES, Phase
 from model.protocol import Cpython313
 from model.state import PendingQueue, live_calls
-from tests.conformance.abstraction import (
-    QUEUE_NAMES,
-    ModelState,
-    async_label,
-    callback_label,
-    handler_label,
-    signals_owed,
-)
-from tests.conformance.workers import LogEntry
 
 Behaviour = Literal["return", "raise", "park"]
 BEHAVIOURS: Final[tuple[Behaviour, ...]] = ("return", "raise", "park")

@@ -1,9 +1,0 @@
-"""``python -m tests.conformance.crosscheck [SCENARIO ...]``: the comparison table."""
-
-from __future__ import annotations
-
-import sys
-
-from tests.conformance.crosscheck import main
-
-sys.exit(main(sys.argv[1:]))
