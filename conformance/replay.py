@@ -1,10 +1,10 @@
-"""``gilcheck replay TRACE.json``: does ``impl`` follow a model trace, step by step?
+"""Play a model trace on ``impl``, step by step: does ``impl`` follow it?
 
-The trace is an ITF file (:mod:`gilcheck.itf`), typically a counterexample that
-``gilcheck verify`` wrote. It is read and checked against its own model
-variant, then played on ``impl`` through the lock-step harness
-(:class:`conformance.harness.Lockstep`), and a table says for each
-trace step whether ``impl`` followed it.
+The trace is a behaviour of a model variant (typically a counterexample that
+``gilcheck verify`` wrote); it is played on ``impl`` through the lock-step
+harness (:class:`conformance.harness.Lockstep`), and each trace step gets a row
+saying whether ``impl`` followed it. ``gilcheck replay`` (gilcheck/replay.py)
+reads the ITF file and prints the table.
 
 The harness runs ``impl`` at its own granularity: a user step and the acting
 thread's continuation up to its next sync point are one ``impl`` operation.
@@ -16,62 +16,27 @@ steps commuted). Otherwise the trace cannot be scheduled on ``impl`` by the
 harness, which is reported as such, not as a divergence. If the trace ends in
 the middle of a continuation, ``impl`` runs on to the thread's next sync
 point, and so does the model; the table says so.
-
-``--load MODULE`` (repeatable) imports a module before the trace is read, as
-``gilcheck verify --load`` does (:func:`gilcheck.cli.load_module`), so that a
-trace of a variant the module registers can be replayed.
-
-Exit status, in the scheme ``gilcheck verify`` uses for its own errors
-(engines/verify.py): 0 ``impl`` follows the trace; 1 it diverges (the
-row names the first observable that differs); 3 the harness cannot schedule
-the trace on ``impl``. The rest print one line on stderr: 150 a bad option, a
-``--load`` module that cannot be imported, no implementation or model variant
-with the name given, or a configuration ``impl`` cannot play; 151 the file is
-unreadable or not an ITF trace; 152 the trace is not a behaviour of its own
-model (the model refuses a step or reaches another state); 153 an internal
-error (a bug in gilcheck, not a verdict).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Final, NoReturn, TextIO
+from typing import Final
 
-from conformance.broken_impls import BROKEN, CORRECT, IMPLS
+from conformance.broken_impls import CORRECT, IMPLS
 from conformance.harness import (
     USER_ACTIONS,
-    ConfigMismatch,
     Divergence,
     Lockstep,
     Model,
     ModelError,
-    check_config,
-    concrete_model,
 )
-from engines.verify import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
-from gilcheck.cli import LoadError, load_module
-from gilcheck.itf import ItfError, read_itf
 from model.actions import Instance
-from model.config import Config
-from model.trace import ReplayError, Trace
-from model.variants import UnknownVariant, model_class
+from model.trace import Trace
 
 FOLLOWS: Final = 0
 DIVERGES: Final = 1
 UNSCHEDULABLE: Final = 3
-BAD_OPTION: Final = EXIT_BAD_CONFIG
-"""150: a bad option or ``--load``, no impl or variant of that name, a config impl cannot play."""
-UNREADABLE: Final = EXIT_BAD_INPUT
-"""151: the file cannot be read or is not an ITF trace."""
-NOT_A_BEHAVIOUR: Final = 152
-"""The trace is not a behaviour of its own model: replay's own code, unused by verify."""
-INTERNAL: Final = EXIT_INTERNAL
-"""153: a bug in gilcheck."""
 
 
 @dataclass
@@ -91,10 +56,6 @@ class Replay:
     status: int
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
-
-
-def _model_for(variant: str, cfg: Config) -> Model:
-    return concrete_model(model_class(variant), cfg)
 
 
 def _thread(inst: Instance) -> str:
@@ -179,118 +140,3 @@ def replay_on_impl(trace: Trace, model: Model, impl_name: str = CORRECT) -> Repl
         return Replay(FOLLOWS, rows, notes)
     finally:
         h.close()
-
-
-def print_table(result: Replay, out: TextIO) -> None:
-    widths = [
-        max(len(str(getattr(r, name))) for r in result.rows)
-        for name in ("step", "thread", "action")
-    ]
-    head = ("step", "thread", "action")
-    widths = [max(w, len(h)) for w, h in zip(widths, head, strict=True)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + "  impl", file=out)
-    for r in result.rows:
-        cells = (str(r.step), r.thread, r.action)
-        print(
-            "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + f"  {r.outcome}",
-            file=out,
-        )
-    for note in result.notes:
-        print(f"note: {note}", file=out)
-    verdict = {
-        FOLLOWS: "impl follows the trace",
-        DIVERGES: "impl diverges from the trace",
-        UNSCHEDULABLE: "the harness cannot schedule this trace on impl",
-    }[result.status]
-    print(verdict, file=out)
-
-
-def _fail(code: int, message: str) -> int:
-    print(f"gilcheck replay: {message}", file=sys.stderr)
-    return code
-
-
-class _UsageError(Exception):
-    """A bad option: argparse's message, for one line on stderr and exit 150."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="gilcheck replay",
-        description="Replay an ITF trace of the model on impl, step by step.",
-    )
-    parser.add_argument("trace", type=Path, help="an ITF trace written by gilcheck verify")
-    parser.add_argument(
-        "--variant-impl",
-        default=CORRECT,
-        metavar="NAME",
-        help=f"the implementation (default {CORRECT}; broken ones: {', '.join(BROKEN)})",
-    )
-    parser.add_argument(
-        "--load",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE (a dotted name or a path to a .py file) before the trace is read, "
-        "e.g. one that registers the trace's variant; repeatable",
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``gilcheck replay TRACE.json [--variant-impl NAME] [--load MODULE]...``; the exit status
-    (module docstring). A crash is an internal error (153), never a verdict."""
-    try:
-        return _main(argv)
-    except Exception:
-        traceback.print_exc()
-        return _fail(INTERNAL, "internal error (a bug in gilcheck, not a verdict)")
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    try:
-        args = _parser().parse_args(argv)
-    except _UsageError as exc:
-        return _fail(BAD_OPTION, str(exc))
-    if args.variant_impl not in IMPLS:
-        return _fail(
-            BAD_OPTION,
-            f"no implementation named {args.variant_impl!r} (known: {', '.join(IMPLS)})",
-        )
-    for spec in args.load:
-        try:
-            load_module(spec)
-        except LoadError as exc:
-            return _fail(BAD_OPTION, str(exc))
-    try:
-        itf = read_itf(args.trace, _model_for)
-    except ReplayError as exc:
-        return _fail(NOT_A_BEHAVIOUR, f"{args.trace}: not a behaviour of its own model: {exc}")
-    except UnknownVariant as exc:
-        return _fail(
-            BAD_OPTION, f"{args.trace}: {exc}; --load the module that registers the variant"
-        )
-    except (ItfError, OSError, ValueError, TypeError, KeyError) as exc:
-        return _fail(UNREADABLE, f"{exc}")
-    model = _model_for(itf.variant, itf.config)
-    try:
-        check_config(model)
-    except ConfigMismatch as exc:
-        return _fail(BAD_OPTION, f"{args.trace}: {exc}")
-    prop: Any = itf.property
-    print(
-        f"replaying {args.trace} ({len(itf.trace)} steps of {itf.variant}"
-        f"{f', violating {prop}' if prop else ''}) on impl {args.variant_impl}"
-    )
-    result = replay_on_impl(itf.trace, model, args.variant_impl)
-    print_table(result, sys.stdout)
-    return result.status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

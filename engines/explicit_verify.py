@@ -21,19 +21,19 @@ import dataclasses
 from collections.abc import Mapping
 
 from engines.explicit import ExplicitResult, explore
-from engines.verify import Report, Verdict
+from engines.verdicts import ModelClass, Report, Verdict
 from model.catalogue import Entry
 from model.config import Config
+from model.domain import CONCRETE
 from model.properties import PROPERTIES
-from model.variants import concrete_model
 
 MAX_STATES = 400_000
 """Where the search stops (cleanly, at the last complete level) to bound time and memory."""
 
 
-def _search(variant: str, cfg: Config, pids: list[str], depth: int) -> ExplicitResult:
+def _search(model: ModelClass, cfg: Config, pids: list[str], depth: int) -> ExplicitResult:
     return explore(
-        concrete_model(variant, cfg),
+        model(cfg, CONCRETE),
         depth,
         properties=[PROPERTIES[p] for p in pids],
         max_states=MAX_STATES,
@@ -46,11 +46,11 @@ def _bound_note(res: ExplicitResult) -> str:
 
 
 def explicit_verdicts(
-    variant: str, cfg: Config, entries: Mapping[str, Entry], depth: int
+    model: ModelClass, cfg: Config, entries: Mapping[str, Entry], depth: int
 ) -> list[Verdict]:
     """One verdict per entry from a breadth-first search ``depth`` steps deep."""
     pids = list(entries)
-    res = _search(variant, cfg, pids, depth)
+    res = _search(model, cfg, pids, depth)
     share = res.seconds / max(1, len(pids))
     out = []
     for pid in pids:
@@ -103,7 +103,7 @@ def compare(report: Report, res: ExplicitResult) -> list[str]:
 
 def cross_check(report: Report, entries: Mapping[str, Entry]) -> None:
     """Run the search beside z3's verdicts in ``report`` and record the comparison there."""
-    res = _search(report.variant, report.config, list(entries), report.depth)
+    res = _search(report.model, report.config, list(entries), report.depth)
     report.disagreements = compare(report, res)
     report.explicit_summary = (
         f"explicit search: {res.states} states, levels 0..{res.depth} complete, "

@@ -26,100 +26,32 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
+import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from engines import bmc, induction
 from engines.encoding import Encoding
 from engines.induction import Cti
 from engines.vacuity import Coverage, random_walks, run_plans
+from engines.verdicts import Engine, ModelClass, Report, Verdict
 from model.actions import Instance
 from model.catalogue import Entry
 from model.config import Config
+from model.domain import CONCRETE
 from model.properties import PROPERTIES, Property
 from model.trace import ReplayError, Trace, replay
 from model.triggers import TRIGGERS, dead_reason
-from model.variants import concrete_model, model_class
-
-Status = Literal["proved", "violated", "bounded", "vacuous"]
-Engine = Literal["z3", "explicit", "both"]
-
-EXIT_OK = 0
-EXIT_SAFETY = 12
-EXIT_LIVENESS = 13
-EXIT_INCONCLUSIVE = 14
-EXIT_BAD_CONFIG = 150
-EXIT_BAD_INPUT = 151
-EXIT_INTERNAL = 153
-
-
-@dataclass
-class Verdict:
-    """What the engines concluded about one catalogue entry."""
-
-    id: str
-    kind: str
-    lemma: bool
-    expected: str
-    status: Status
-    engine: str
-    seconds: float
-    k: int | None = None
-    """The induction depth of a proof."""
-    depth: int | None = None
-    """The length of a counterexample, or the bound explored."""
-    trace: Trace | None = None
-    cti: Cti | None = None
-    note: str = ""
-
-    @property
-    def as_expected(self) -> bool:
-        """Proved when expected to hold; violated when expected to be violated."""
-        return self.status == ("proved" if self.expected == "holds" else "violated")
-
-
-@dataclass
-class Report:
-    variant: str
-    config: Config
-    engine: str
-    depth: int
-    max_k: int
-    verdicts: list[Verdict] = field(default_factory=list)
-    triggers_missing: dict[str, list[str]] = field(default_factory=dict)
-    """Trigger name -> ids of the entries that need it, for triggers not reached."""
-    instances_dead: list[str] = field(default_factory=list)
-    """Transition instances never seen enabled that are not dead by design."""
-    triggers_reached: int = 0
-    instances_covered: int = 0
-    instances_by_design: int = 0
-    seconds: float = 0.0
-    vacuity_checked: bool = True
-    """False when the vacuity guard was skipped (``check_vacuity=False``)."""
-    disagreements: list[str] = field(default_factory=list)
-    """With ``engine="both"``: where z3 and the explicit search disagree (a gilcheck bug)."""
-    explicit_summary: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        if self.disagreements:
-            return EXIT_INTERNAL
-        unexpected = [v for v in self.verdicts if v.expected == "holds" and v.status == "violated"]
-        if any(v.kind == "safety" for v in unexpected):
-            return EXIT_SAFETY
-        if unexpected:
-            return EXIT_LIVENESS
-        if (
-            any(not v.as_expected for v in self.verdicts)
-            or self.triggers_missing
-            or self.instances_dead
-        ):
-            return EXIT_INCONCLUSIVE
-        return EXIT_OK
-
 
 # -- the z3 engine ----------------------------------------------------------------------------
+
+
+_FORK = (
+    multiprocessing.get_context("fork")
+    if "fork" in multiprocessing.get_all_start_methods()
+    else None
+)
 
 
 @dataclass
@@ -132,10 +64,10 @@ class _ProofResult:
 
 
 def _prove(
-    variant: str, cfg: Config, pids: Sequence[str], depth: int, max_k: int, deep: Sequence[str]
+    model: ModelClass, cfg: Config, pids: Sequence[str], depth: int, max_k: int, deep: Sequence[str]
 ) -> _ProofResult:
     """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids."""
-    enc = Encoding(model_class(variant), cfg, [PROPERTIES[p] for p in pids])
+    enc = Encoding(model, cfg, [PROPERTIES[p] for p in pids])
     t0 = time.perf_counter()
     base = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, max_k)
     base_seconds = time.perf_counter() - t0
@@ -186,10 +118,10 @@ def violates(m: Any, prop: Property, trace: Trace) -> bool:
 
 
 def _witnesses(
-    variant: str, cfg: Config, expected: Mapping[str, Mapping[str, int]], depth: int
+    model: ModelClass, cfg: Config, expected: Mapping[str, Mapping[str, int]], depth: int
 ) -> dict[str, tuple[Trace, str, float]]:
     """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds)."""
-    target = concrete_model(variant, cfg)
+    target = model(cfg, CONCRETE)
     found: dict[str, tuple[Trace, str, float]] = {}
     by_witness: dict[tuple[int, int], list[str]] = {}
     for pid, w in expected.items():
@@ -200,7 +132,7 @@ def _witnesses(
         by_witness.setdefault(key, []).append(pid)
     for (threads, signals), pids in sorted(by_witness.items()):
         small = dataclasses.replace(cfg, threads=threads, signals=signals)
-        enc = Encoding(model_class(variant), small, [PROPERTIES[p] for p in pids])
+        enc = Encoding(model, small, [PROPERTIES[p] for p in pids])
         t0 = time.perf_counter()
         res = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, depth)
         for pid, r in res.reached.items():
@@ -215,13 +147,13 @@ def _witnesses(
 
 
 def _coverage(
-    variant: str, cfg: Config, triggers: Sequence[str], vacuity_depth: int, seed: int
+    model: ModelClass, cfg: Config, triggers: Sequence[str], vacuity_depth: int, seed: int
 ) -> Coverage:
     """Step 5 of the module docstring: plans, then random walks, then BMC for the rest."""
     cov = Coverage()
     if not triggers:
         return cov
-    target = concrete_model(variant, cfg)
+    target = model(cfg, CONCRETE)
     run_plans(target, cov, triggers)
     random_walks(target, cov, walks=1500, length=100, seed=seed, triggers=triggers)
     missing = [t for t in triggers if t not in cov.triggers]
@@ -229,7 +161,7 @@ def _coverage(
         i for i in target.instances if i.label not in cov.instances and dead_reason(i) is None
     ]
     if missing or wanted:
-        enc = Encoding(model_class(variant), cfg, [])
+        enc = Encoding(model, cfg, [])
         goals: dict[str, bmc.Goal] = {
             f"trigger:{t}": bmc.state_goal(
                 enc.d.all(TRIGGERS[t].holds(enc.sym, enc.pre)), TRIGGERS[t].holds
@@ -258,7 +190,7 @@ def _enabled(inst: Instance) -> Callable[[Any, Any], bool]:
 
 
 def _prove_and_cover(
-    variant: str,
+    model: ModelClass,
     cfg: Config,
     pids: Sequence[str],
     depth: int,
@@ -268,13 +200,13 @@ def _prove_and_cover(
     vacuity_depth: int,
     seed: int,
 ) -> tuple[_ProofResult, Coverage]:
-    return _prove(variant, cfg, pids, depth, max_k, deep), _coverage(
-        variant, cfg, triggers, vacuity_depth, seed
+    return _prove(model, cfg, pids, depth, max_k, deep), _coverage(
+        model, cfg, triggers, vacuity_depth, seed
     )
 
 
 def verify(
-    variant: str,
+    model: ModelClass,
     cfg: Config,
     entries: Mapping[str, Entry],
     *,
@@ -285,19 +217,21 @@ def verify(
     seed: int = 0,
     parallel: bool = True,
     check_vacuity: bool = True,
+    name: str = "",
 ) -> Report:
-    """Check every entry of ``entries`` against ``variant`` in configuration ``cfg``.
+    """Check every entry of ``entries`` against the model class ``model`` in configuration ``cfg``.
 
     ``check_vacuity=False`` skips the vacuity guard (step 5), for quick checks of
-    one entry; the report then says nothing about coverage.
+    one entry; the report then says nothing about coverage. ``name`` is the
+    variant's name for the report (by default, the one ``model`` is registered under).
     """
     start = time.perf_counter()
-    report = Report(variant, cfg, engine, depth, max_k, vacuity_checked=check_vacuity)
+    report = Report(model, cfg, engine, depth, max_k, vacuity_checked=check_vacuity, variant=name)
     pids = list(entries)
     if engine == "explicit":
         from engines.explicit_verify import explicit_verdicts
 
-        report.verdicts = explicit_verdicts(variant, cfg, entries, depth)
+        report.verdicts = explicit_verdicts(model, cfg, entries, depth)
         report.seconds = time.perf_counter() - start
         return report
     expected = {p: e.witness for p, e in entries.items() if e.expected == "violated"}
@@ -306,10 +240,12 @@ def verify(
     deep = [p for p in pids if p not in expected]
     triggers = sorted({t for e in entries.values() for t in e.triggers}) if check_vacuity else []
     if parallel:
-        with ProcessPoolExecutor(max_workers=2) as pool:
+        # fork, so that a worker has the parent's modules: a variant loaded from a file
+        # (``--load``) is pickled by reference to a module only the parent imported.
+        with ProcessPoolExecutor(max_workers=2, mp_context=_FORK) as pool:
             fp: Future[tuple[_ProofResult, Coverage]] = pool.submit(
                 _prove_and_cover,
-                variant,
+                model,
                 cfg,
                 pids,
                 depth,
@@ -320,14 +256,14 @@ def verify(
                 seed,
             )
             fw: Future[dict[str, tuple[Trace, str, float]]] = pool.submit(
-                _witnesses, variant, cfg, expected, depth
+                _witnesses, model, cfg, expected, depth
             )
             (proof, cov), found = fp.result(), fw.result()
     else:
         proof, cov = _prove_and_cover(
-            variant, cfg, pids, depth, max_k, deep, triggers, vacuity_depth, seed
+            model, cfg, pids, depth, max_k, deep, triggers, vacuity_depth, seed
         )
-        found = _witnesses(variant, cfg, expected, depth)
+        found = _witnesses(model, cfg, expected, depth)
     report.verdicts = [_verdict(entries[p], proof, found, depth) for p in pids]
     for t in triggers:
         if t not in cov.triggers:
@@ -339,7 +275,7 @@ def verify(
             v.note = "proved, but the model never reaches " + ", ".join(
                 t for t in needs if t in report.triggers_missing
             )
-    target = concrete_model(variant, cfg)
+    target = model(cfg, CONCRETE)
     report.triggers_reached = len(cov.triggers)
     for inst in target.instances if check_vacuity else ():
         if dead_reason(inst) is not None:

@@ -11,11 +11,11 @@ file by path, before ``--variant`` is looked up, so that the module can call
 ``gilcheck replay TRACE.itf.json [--variant-impl NAME] [--load MODULE]`` plays an
 ITF trace (typically a counterexample ``verify`` wrote into ``--out``) on impl
 through the lock-step harness and says, step by step, whether impl followed it
-(conformance/replay.py); its ``--load`` is this module's
-:func:`load_module`, so a trace of a user's variant replays. ``gilcheck soak
-[--threads N] [--seconds S] [--seed S]`` runs impl under free-running load and
-checks its event log against the model (conformance/soak.py). Both live
-in tests/ because the harness is the one place model and impl meet.
+(gilcheck/replay.py over conformance/replay.py); its ``--load`` is
+:func:`gilcheck.load.load_module`, as verify's, so a trace of a user's variant
+replays. ``gilcheck soak [--threads N] [--seconds S] [--seed S]`` runs impl under
+free-running load and checks its event log against the model (gilcheck/soak.py
+over conformance/soak.py).
 
 Every command shares one scheme of exit codes. A verdict is below 150: ``verify``
 follows TLC (0 every entry as expected; 12 a safety property violated; 13 a
@@ -38,23 +38,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import importlib.util
 import json
-import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import NoReturn
 
 from rich.console import Console
 
-from engines.verify import EXIT_BAD_CONFIG, EXIT_INTERNAL, verify
+from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL
+from engines.verify import verify
+from gilcheck.load import LoadError, load_module
 from gilcheck.report import render_text, report_json, write_outputs
 from model.catalogue import CatalogueError, load
 from model.config import Config, ConfigError
-from model.variants import DEFAULT, VARIANTS, UnknownVariant
+from model.variants import DEFAULT, VARIANTS, UnknownVariant, model_class
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,53 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-class LoadError(Exception):
-    """A ``--load`` module that cannot be imported; the message is ``cannot load SPEC: why``."""
-
-
-def load_module(spec: str) -> ModuleType:
-    """Import ``spec``: a path (it ends in ``.py`` or has a ``/``), or else a dotted name.
-
-    A file is imported under a name derived from its resolved path, once per
-    process (as :func:`importlib.import_module` imports a name once); its
-    directory is not added to ``sys.path``.
-    """
-    try:
-        path = Path(spec)
-        if spec.endswith(".py") or "/" in spec or os.sep in spec:
-            resolved = path.resolve()
-            if not resolved.is_file():
-                raise FileNotFoundError(f"no such file {str(path)!r}")
-            name = "_gilcheck_load_" + "".join(
-                c if c.isalnum() else "_" for c in str(resolved.with_suffix(""))
-            )
-            if name in sys.modules:
-                return sys.modules[name]
-            file_spec = importlib.util.spec_from_file_location(name, resolved)
-            if file_spec is None or file_spec.loader is None:
-                raise ImportError(f"{str(path)!r} is not an importable Python file")
-            module = importlib.util.module_from_spec(file_spec)
-            sys.modules[name] = module
-            try:
-                file_spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]
-                raise
-            return module
-        return importlib.import_module(spec)
-    except Exception as exc:
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise LoadError(f"cannot load {spec}: {reason}") from exc
-
-
 def _verify(args: argparse.Namespace) -> int:
     try:
         for spec in args.load:
             load_module(spec)
         cfg = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
         entries = load()
-        if args.variant not in VARIANTS:
-            raise UnknownVariant(args.variant)
+        # The one place a variant's name is looked up: the class flows down from here.
+        model = model_class(args.variant)
         if args.depth < 0 or args.max_k < 1:
             raise ConfigError("verify: --depth must be >= 0 and --max-k >= 1")
     except LoadError as exc:
@@ -201,7 +161,7 @@ def _verify(args: argparse.Namespace) -> int:
             return EXIT_BAD_CONFIG
         entries = {k: entries[k] for k in wanted}
     report = verify(
-        args.variant,
+        model,
         cfg,
         entries,
         engine=args.engine,
@@ -210,6 +170,7 @@ def _verify(args: argparse.Namespace) -> int:
         seed=args.seed,
         parallel=not args.no_parallel,
         check_vacuity=not args.no_vacuity,
+        name=args.variant,
     )
     written = write_outputs(report, args.out)
     if args.format == "json":
@@ -238,11 +199,11 @@ def _catalogue() -> int:
 
 
 def _delegate(module: str, argv: Sequence[str]) -> int:
-    """Run a command implemented by the conformance harness (tests/conformance)."""
+    """Run a subcommand that parses its own options (gilcheck/replay.py, gilcheck/soak.py)."""
     try:
         mod = importlib.import_module(module)
     except ImportError as exc:
-        print(f"gilcheck: the conformance harness is not importable ({exc})", file=sys.stderr)
+        print(f"gilcheck: {module} is not importable ({exc})", file=sys.stderr)
         return EXIT_INTERNAL
     try:
         code: int = mod.main(list(argv))
@@ -257,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A crash in replay or soak is an internal error too: left to escape, it
         # would exit 1, which both commands use for "impl diverged".
         if argv and argv[0] == "replay":
-            return _delegate("conformance.replay", argv[1:])
+            return _delegate("gilcheck.replay", argv[1:])
         if argv and argv[0] == "soak":
             return _delegate("conformance.soak", argv[1:])
         args = _parser().parse_args(argv)

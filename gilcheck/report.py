@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engines.induction import Cti
-from engines.verify import Report, Verdict
+from engines.verdicts import Report, Verdict
 from gilcheck.itf import write_itf
 from model.bits import EVENTS_MASK, bit_names
 from model.catalogue import load, retired

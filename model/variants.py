@@ -40,6 +40,11 @@ def model_class(name: str) -> type[Cpython313[Any, Any]]:
         raise UnknownVariant(name) from None
 
 
+def variant_name(cls: type[Cpython313[Any, Any]]) -> str:
+    """The name ``cls`` is registered under; its class name if it is not registered."""
+    return next((name for name, c in VARIANTS.items() if c is cls), cls.__qualname__)
+
+
 def concrete_model(name: str, cfg: Config) -> Cpython313[bool, int]:
     """The variant ``name`` over Python values."""
     return model_class(name)(cfg, CONCRETE)

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from conformance.replay import BAD_OPTION, DIVERGES, UNREADABLE
+from conformance.replay import DIVERGES
 from conformance.support import LONG_TIMEOUT
-from engines.verify import (
+from engines.verdicts import (
     EXIT_BAD_CONFIG,
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -33,6 +33,7 @@ from engines.verify import (
 )
 from gilcheck import cli
 from gilcheck.cli import main
+from gilcheck.replay import BAD_OPTION, UNREADABLE
 from model.catalogue import CatalogueError, load
 from model.variants import DEFAULT
 

@@ -13,21 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance import replay
 from conformance.broken_impls import NoResignalOnError
 from conformance.harness import LEAKED, Model, concrete_model
-from conformance.replay import (
-    BAD_OPTION,
-    DIVERGES,
-    FOLLOWS,
-    INTERNAL,
-    NOT_A_BEHAVIOUR,
-    UNREADABLE,
-    UNSCHEDULABLE,
-    main,
-)
-from engines.verify import EXIT_INTERNAL
+from conformance.replay import DIVERGES, FOLLOWS, UNSCHEDULABLE
+from engines.verdicts import EXIT_INTERNAL
+from gilcheck import replay
 from gilcheck.itf import write_itf
+from gilcheck.replay import BAD_OPTION, INTERNAL, NOT_A_BEHAVIOUR, UNREADABLE, main
 from model.config import Config
 from model.properties import PROPERTIES
 from model.protocol import Cpython313

@@ -15,20 +15,14 @@ from typing import Any
 
 import pytest
 
-from engines.verify import (
-    EXIT_INCONCLUSIVE,
-    EXIT_LIVENESS,
-    EXIT_SAFETY,
-    Report,
-    verify,
-    violates,
-)
+from engines.verdicts import EXIT_INCONCLUSIVE, EXIT_LIVENESS, EXIT_SAFETY, Report
+from engines.verify import verify, violates
 from model.catalogue import load
 from model.config import Config
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
 from model.trace import ReplayError, replay
-from model.variants import DEFAULT, concrete_model, register
+from model.variants import DEFAULT, concrete_model, model_class, register
 from tests.model import mutants
 
 ONE = Config(threads=1, interp_capacity=2, interp_maxloop=1, main_capacity=2, signals=0)
@@ -80,7 +74,7 @@ EXPECTED_VIOLATIONS = [pid for pid, e in load().items() if e.expected == "violat
 
 def _check(variant: str, cfg: Config, pid: str, depth: int = 14, **kwargs: Any) -> Report:
     return verify(
-        variant,
+        model_class(variant),
         cfg,
         {pid: load()[pid]},
         depth=depth,

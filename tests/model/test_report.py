@@ -13,10 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engines.verify import EXIT_SAFETY, Report, Verdict
+from engines.verdicts import EXIT_SAFETY, Report, Verdict
 from gilcheck.report import changes, render_text, report_json, step_table, write_outputs
 from model.catalogue import load
 from model.config import Config
+from model.protocol import Cpython313
 from model.state import State
 from model.trace import Trace
 from model.variants import DEFAULT, concrete_model
@@ -100,7 +101,7 @@ def test_a_ghost_only_change_of_a_queue_does_not_show_its_calls() -> None:
 
 def report(*, vacuity_checked: bool, verdicts: list[Verdict] | None = None) -> Report:
     return Report(
-        DEFAULT,
+        Cpython313,
         CFG,
         "z3",
         8,
