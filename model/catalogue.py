@@ -1,11 +1,11 @@
 """The invariant catalogue (model/invariants.toml) as Python data.
 
-The catalogue is the single home of each property's prose; model/properties.py
+The catalogue is the single home of each property's prose; model/properties/
 holds its formula under the same id. :func:`check_consistency` says what
 differs between the two (tests/test_catalogue.py fails on any of it).
 
 An id is never reused. An entry with ``retired = true`` is no longer a claim:
-:func:`load` leaves it out (its check in model/properties.py is deleted), but
+:func:`load` leaves it out (its check in model/properties/ is deleted), but
 its id stays reserved (:func:`retired`), and an entry that takes it again is
 refused.
 """
@@ -123,7 +123,7 @@ def retired(path: Path = CATALOGUE_PATH) -> frozenset[str]:
 
 
 def check_consistency(entries: Mapping[str, Entry], retired_ids: Collection[str] = ()) -> list[str]:
-    """Every way the catalogue and model/properties.py disagree, as sentences.
+    """Every way the catalogue and model/properties/ disagree, as sentences.
 
     ``retired_ids`` (:func:`retired`) have no check, and must have none: a
     retired property is no longer claimed, so a check left under its id is
@@ -133,12 +133,12 @@ def check_consistency(entries: Mapping[str, Entry], retired_ids: Collection[str]
     for pid in sorted(PROPERTIES.keys() - entries.keys()):
         if pid in retired_ids:
             problems.append(
-                f"{pid} is retired in the catalogue but model/properties.py still checks it"
+                f"{pid} is retired in the catalogue but model/properties/ still checks it"
             )
         else:
-            problems.append(f"{pid} is checked by model/properties.py but has no catalogue entry")
+            problems.append(f"{pid} is checked by model/properties/ but has no catalogue entry")
     for pid in entries.keys() - PROPERTIES.keys():
-        problems.append(f"{pid} is in the catalogue but no check in model/properties.py names it")
+        problems.append(f"{pid} is in the catalogue but no check in model/properties/ names it")
     for pid, entry in entries.items():
         prop = PROPERTIES.get(pid)
         if prop is not None and prop.kind != entry.kind:

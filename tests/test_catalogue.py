@@ -1,6 +1,6 @@
 """The invariant catalogue (model/invariants.toml) is in step with the checks and the tests.
 
-Each entry has exactly one check in model/properties.py (``PROPERTIES``) and
+Each entry has exactly one check in model/properties/ (``PROPERTIES``) and
 each check one entry; each id is named by some test; each entry says what it
 claims in one line, whether it is safety or liveness, and where CPython makes
 it true. The rules that scan text are functions, each shown to fail on a
@@ -290,5 +290,5 @@ def test_check_consistency_and_retired_ids(tmp_path: Path) -> None:
     problems = check_consistency(load(path), retired(path))
     assert not [p for p in problems if gone in p], problems
     assert [p for p in problems if kept in p] == [
-        f"{kept} is retired in the catalogue but model/properties.py still checks it"
+        f"{kept} is retired in the catalogue but model/properties/ still checks it"
     ]
