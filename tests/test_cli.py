@@ -1,118 +1,47 @@
 """The ``gilcheck`` command (gilcheck/cli.py), driven as a user drives it.
 
-Most cases call :func:`gilcheck.cli.main` in-process and read what it printed;
-two run it as a program (``python -m gilcheck.cli``), the way the console script
-does. Mutants (tests/model/mutants.py) reach the CLI the way a user's own
-variant would: a module file passed to ``--load`` registers them. Every
-``verify`` run uses a small configuration, ``--only`` one entry and
-``--no-vacuity`` (the vacuity guard alone takes tens of seconds), so each takes
-about a second.
+These cases call :func:`gilcheck.cli.main` in-process and read what it printed;
+tests/test_cli_programs.py runs it as its own process (``python -m gilcheck``),
+the way the console script does. Mutants (tests/model/mutants.py) reach the CLI
+the way a user's own variant would: a module file passed to ``--load``
+registers them. Every ``verify`` run uses a small configuration, ``--only`` one
+entry and ``--no-vacuity`` (the vacuity guard alone takes tens of seconds), so
+each takes about a second.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conformance.replay import DIVERGES
-from conformance.support import LONG_TIMEOUT
 from engines.verdicts import (
     EXIT_BAD_CONFIG,
-    EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
     EXIT_LIVENESS,
     EXIT_OK,
     EXIT_SAFETY,
 )
 from gilcheck import cli
-from gilcheck.cli import main
-from gilcheck.replay import BAD_OPTION, UNREADABLE
 from model.catalogue import CatalogueError, load
 from model.variants import DEFAULT
-
-ROOT = Path(__file__).resolve().parent.parent
-
-SMALL = [
-    "--threads", "2",
-    "--interp-capacity", "2",
-    "--interp-maxloop", "1",
-    "--main-capacity", "2",
-    "--signals", "0",
-    "--max-k", "1",
-    "--depth", "8",
-    "--no-parallel",
-    "--no-vacuity",
-]  # fmt: skip
-
-SAFETY_MUTANT = "cli-test:TakeIgnoresLocked"
-LIVENESS_MUTANT = "cli-test:NoForcedSwitch"
-
-MUTANT_MODULE = f'''\
-"""A user's module: registers protocol variants for gilcheck verify --load."""
-from model.variants import register
-from tests.model import mutants
-
-register({SAFETY_MUTANT!r}, mutants.TakeIgnoresLocked)
-register({LIVENESS_MUTANT!r}, mutants.NoForcedSwitch)
-'''
-
-
-def gilcheck(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``gilcheck ARGV`` in-process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    """The single line a failing command must print on stderr."""
-    lines = err.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
-    assert lines[0].startswith("gilcheck"), lines[0]
-    return lines[0]
+from tests.cli_helpers import (
+    LIVENESS_MUTANT,
+    SAFETY_MUTANT,
+    gilcheck,
+    mutant_argv,
+    one_line,
+    read_itf,
+    verify_argv,
+    write_mutant_module,
+)
 
 
 @pytest.fixture
 def mutant_module(tmp_path: Path) -> Path:
-    path = tmp_path / "my_variants.py"
-    path.write_text(MUTANT_MODULE, encoding="utf-8")
-    return path
-
-
-def verify_argv(*extra: str, out: Path) -> list[str]:
-    return ["verify", *SMALL, "--out", str(out), *extra]
-
-
-def mutant_argv(module: Path, variant: str, pid: str, *extra: str, out: Path) -> list[str]:
-    """``verify`` of one entry on a variant the ``--load``ed ``module`` registers."""
-    return verify_argv("--load", str(module), "--variant", variant, "--only", pid, *extra, out=out)
-
-
-def read_itf(path: Path) -> dict[str, Any]:
-    """An ITF trace file (Apalache ADR-015), checked for the format's shape."""
-    assert path.is_file(), f"no ITF file {path}"
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    assert isinstance(doc, dict)
-    assert doc["#meta"]["format"] == "ITF"
-    assert isinstance(doc["vars"], list)
-    assert doc["vars"]
-    states = doc["states"]
-    assert isinstance(states, list)
-    assert states
-    for k, state in enumerate(states):
-        assert state["#meta"]["index"] == k
-        missing = set(doc["vars"]) - set(state)
-        assert not missing, f"state {k} lacks {sorted(missing)}"
-    assert len(doc["#meta"]["steps"]) == len(states) - 1
-    return doc
+    return write_mutant_module(tmp_path)
 
 
 # -- bad input: 150 and one line on stderr ------------------------------------------------
@@ -385,98 +314,3 @@ def test_expected_counterexample_not_found_is_inconclusive(
     assert verdict["verdict"] != "violated"
     assert verdict["as_expected"] is False
     assert not list(tmp_path.glob("*.itf.json"))
-
-
-# -- replay and soak -----------------------------------------------------------------------
-
-
-def test_replay_of_a_missing_file_exits_151(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    missing = tmp_path / "missing.itf.json"
-    code, _, err = gilcheck(capsys, "replay", str(missing))
-    assert code == UNREADABLE == EXIT_BAD_INPUT
-    line = one_line(err)
-    assert line.startswith("gilcheck replay: ")
-    assert str(missing) in line
-
-
-def test_replay_bad_option_exits_150(capsys: pytest.CaptureFixture[str]) -> None:
-    """Plain argparse would exit 2; replay's own parser says 150, as verify's does."""
-    code, _, err = gilcheck(capsys, "replay", "--no-such-option", "x.json")
-    assert code == BAD_OPTION == EXIT_BAD_CONFIG
-    assert "--no-such-option" in one_line(err)
-
-
-def test_soak_help(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = gilcheck(capsys, "soak", "--help")
-    assert code == EXIT_OK
-    for option in ("--threads", "--seconds", "--seed"):
-        assert option in out
-
-
-def test_soak_bad_option_exits_150(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = gilcheck(capsys, "soak", "--threads", "0")
-    assert code == EXIT_BAD_CONFIG
-    assert "--threads must be from 1 to 16" in out
-
-
-# -- as a program -----------------------------------------------------------------------------
-
-
-def run_program(*argv: str) -> subprocess.CompletedProcess[str]:
-    """``gilcheck ARGV`` as its own process (the console script runs the same main())."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120")
-    return subprocess.run(
-        [sys.executable, "-m", "gilcheck.cli", *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=LONG_TIMEOUT,
-        check=False,
-    )
-
-
-def test_program_verify_with_load_writes_a_trace_replay_reads(
-    tmp_path: Path, mutant_module: Path
-) -> None:
-    """verify --load writes a mutant's trace; replay --load of the same module plays it on
-    impl, which diverges (impl's take_gil blocks on a held GIL). impl plays only CPython's
-    queue sizes, so this run uses them."""
-    out_dir = tmp_path / "out"
-    cpython_queues = [
-        "--interp-capacity",
-        "300",
-        "--interp-maxloop",
-        "100",
-        "--main-capacity",
-        "32",
-    ]
-    proc = run_program(
-        *mutant_argv(
-            mutant_module, SAFETY_MUTANT, "INV-GIL-SINGLE-HOLDER", *cpython_queues, out=out_dir
-        )
-    )
-    assert proc.returncode == EXIT_SAFETY, proc.stdout + proc.stderr
-    assert "take_gil(t=1)" in proc.stdout
-    trace = out_dir / "INV-GIL-SINGLE-HOLDER.itf.json"
-    read_itf(trace)
-    # Without --load the trace's variant does not exist: a bad option, one line.
-    proc = run_program("replay", str(trace))
-    assert proc.returncode == BAD_OPTION, proc.stdout + proc.stderr
-    assert f"no variant named {SAFETY_MUTANT!r}" in one_line(proc.stderr)
-    proc = run_program("replay", str(trace), "--load", str(mutant_module))
-    assert proc.returncode == DIVERGES, proc.stdout + proc.stderr
-    assert "take_gil(t=1)  diverged: T1 sync point" in proc.stdout
-    assert "blocked in take_gil" in proc.stdout
-    # A missing trace file: replay's "unreadable", one line.
-    proc = run_program("replay", str(tmp_path / "missing.itf.json"))
-    assert proc.returncode == UNREADABLE, proc.stderr
-    assert one_line(proc.stderr).startswith("gilcheck replay: ")
-
-
-def test_program_soak_runs_clean() -> None:
-    """A short soak: every event impl logs is matched by the model (1 if not; 153 a crash)."""
-    proc = run_program("soak", "--threads", "3", "--seconds", "0.5", "--quiet")
-    assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
