@@ -177,7 +177,13 @@ class SignalState:
         def host_handler(sig: int, frame: FrameType | None) -> None:
             self.trip(sig)
 
-        previous = signal.signal(signum, host_handler)  # may raise: nothing changed yet
+        try:
+            previous = signal.signal(signum, host_handler)  # may raise: nothing changed yet
+        except OSError as exc:
+            name = signal.Signals(signum).name if signum in signal.valid_signals() else signum
+            raise OSError(
+                exc.errno, f"install_signal_handler: the host refuses a handler for {name}"
+            ) from exc
         self._previous.setdefault(signum, previous)
         self._handlers[signum] = handler
 
