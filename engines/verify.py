@@ -24,9 +24,9 @@ Steps 1-3 and 4-5 run in two processes.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
-import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
