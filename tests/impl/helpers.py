@@ -4,6 +4,9 @@ An :class:`Actor` is one host thread that runs the calls submitted to it, in
 order, standing for one ``ThreadState``: every protocol operation of a
 ``ThreadState`` runs on its own actor, so a test thread never blocks inside the
 protocol itself.
+
+:func:`recorder` and :func:`failing` make pending-call callbacks that log
+their runs.
 """
 
 from __future__ import annotations
@@ -113,3 +116,25 @@ def time_out_once(waiter: ControlledWaiter, ts: ThreadState) -> None:
     """
     waiter.wake(ts.id, timed_out=True)
     waiter.wait_blocked(ts.id, BlockPoint.TAKE_GIL, SHORT_TIMEOUT)
+
+
+def recorder(log: list[object]) -> Callable[[object], Callable[[], None]]:
+    """``make(tag)`` is a callback that appends ``tag`` to ``log``."""
+
+    def make(tag: object) -> Callable[[], None]:
+        def cb() -> None:
+            log.append(tag)
+
+        return cb
+
+    return make
+
+
+def failing(log: list[object], tag: object) -> Callable[[], None]:
+    """A callback that appends ``tag`` to ``log``, then raises RuntimeError."""
+
+    def cb() -> None:
+        log.append(tag)
+        raise RuntimeError(f"callback {tag} failed")
+
+    return cb
