@@ -1,7 +1,9 @@
 """Trace validation under load: impl's event log, free-running, is a behaviour of the model.
 
 The load (:mod:`conformance.soak`) runs real threads with no controlled
-stepping; :mod:`conformance.tracecheck` replays the log on the model.
+stepping; :mod:`conformance.tracecheck` replays the log on the model. The
+command that runs one, ``gilcheck soak``, is tested in
+:mod:`tests.conformance.test_soak_command`.
 The verdict does not depend on the schedule: every log of a correct impl is a
 behaviour of the model, so these tests pass on every run (the log itself
 differs from run to run). The checker is shown not to be vacuous on doctored
@@ -17,8 +19,7 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from conformance import soak
-from conformance.soak import Load, LoadSpec
+from conformance.soak import SIGNALS, Load, LoadSpec
 from conformance.tracecheck import Recorder, TraceChecker, Unmatched, check_log
 from impl import Code, Instr, Interpreter, Pending, TraceEvent, run
 from impl.ceval import EvalBreaker
@@ -259,7 +260,7 @@ def test_the_checker_fails_at_an_acquisition_moved_before_the_release() -> None:
             log.extend(kept)
             super().feed_all(kept)
 
-    load.checker = Keep(3, {num: k for k, num in enumerate(soak.SIGNALS)})
+    load.checker = Keep(3, {num: k for k, num in enumerate(SIGNALS)})
     load.run()
     k = first(log, "take_gil.acquire", switched=True)
     releases = [j for j in range(k) if log[j][0].name == "drop_gil"]
@@ -267,7 +268,7 @@ def test_the_checker_fails_at_an_acquisition_moved_before_the_release() -> None:
     r = releases[-1]
     moved = [*log[:r], log[k], *log[r:k], *log[k + 1 :]]
     with pytest.raises(Unmatched) as info:
-        check_log(moved, 3, {num: k for k, num in enumerate(soak.SIGNALS)})
+        check_log(moved, 3, {num: k for k, num in enumerate(SIGNALS)})
     assert info.value.index == r
     assert info.value.event.name == "take_gil.acquire"
 
@@ -292,7 +293,7 @@ def test_the_report_shows_the_event_its_context_and_the_model_state() -> None:
 _drain = Pending.drain
 
 
-def _drain_drops_the_rest_after_an_error(self: Pending, actor: int | None = None) -> int:
+def drain_drops_the_rest_after_an_error(self: Pending, actor: int | None = None) -> int:
     """Broken: after a failing callback, the calls still queued are thrown away."""
     try:
         return _drain(self, actor)
@@ -315,7 +316,7 @@ def _no_resignal_at_maxloop(self: EvalBreaker, ts: ThreadState, queue: Pending, 
 def test_a_drain_that_drops_the_rest_after_an_error_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(Pending, "drain", _drain_drops_the_rest_after_an_error)
+    monkeypatch.setattr(Pending, "drain", drain_drops_the_rest_after_an_error)
     log, _ = failing_drain_log()
     # The next pass finds the queue empty, where the model still has calls 2 and 3.
     at = first(log, "make_pending_calls.loop_end", after=first(log, "callback.raise"))
@@ -335,7 +336,7 @@ def test_a_drain_without_the_maxloop_resignal_is_caught(monkeypatch: pytest.Monk
 
 def test_a_broken_impl_is_caught_under_free_running_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same broken drain, free-running: the first event that sees the lost calls fails."""
-    monkeypatch.setattr(Pending, "drain", _drain_drops_the_rest_after_an_error)
+    monkeypatch.setattr(Pending, "drain", drain_drops_the_rest_after_an_error)
     with pytest.raises(Unmatched) as info:
         free_run(seed=3)
     err = info.value
@@ -356,53 +357,3 @@ def test_a_gil_without_forced_switching_is_caught(monkeypatch: pytest.MonkeyPatc
     # The dropper's next event (taking the GIL back, or a push from its C code) fails.
     assert err.event.name in {"take_gil.acquire", "take_gil.wait", "add_pending_call.push"}, err
     assert "waits on switch_cond in the model" in str(err)
-
-
-# -- gilcheck soak -----------------------------------------------------------------------------
-
-
-def test_soak_checks_every_event_and_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert soak.main(["--threads", "4", "--seconds", "1", "--seed", "3"]) == 0
-    out = capsys.readouterr().out
-    assert "every event matched" in out
-    for row in (
-        "events checked",
-        "hand-offs",
-        "pending calls run",
-        "adds refused",
-        "signals handled",
-        "async exceptions delivered",
-        "events checked per second",
-    ):
-        assert row in out, out
-
-
-def test_soak_exits_1_at_the_first_unmatched_event(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(Pending, "drain", _drain_drops_the_rest_after_an_error)
-    assert soak.main(["--threads", "4", "--seconds", "2", "--seed", "1"]) == 1
-    out = capsys.readouterr().out
-    assert "is not a step of the model" in out
-    assert "FAILED" in out
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--threads", "0"],
-        ["--threads", "17"],
-        ["--seconds", "0"],
-        ["--seconds", "soon"],
-        ["--interval", "-1"],
-        ["--bogus"],
-    ],
-)
-def test_soak_refuses_a_bad_option(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert soak.main(argv) >= 150
-    assert "gilcheck soak: error:" in capsys.readouterr().out
-
-
-def test_soak_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert soak.main(["--help"]) == 0
-    assert "--threads" in capsys.readouterr().out
