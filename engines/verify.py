@@ -64,9 +64,19 @@ class _ProofResult:
 
 
 def _prove(
-    model: ModelClass, cfg: Config, pids: Sequence[str], depth: int, max_k: int, deep: Sequence[str]
+    model: ModelClass,
+    cfg: Config,
+    pids: Sequence[str],
+    depth: int,
+    max_k: int,
+    deep: Sequence[str],
+    helpers: Sequence[str] = (),
 ) -> _ProofResult:
-    """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids."""
+    """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids.
+
+    ``helpers`` (also in ``pids``) are candidate lemmas only: induction proves
+    those it can, and they are assumed from then on; none is searched deeper.
+    """
     enc = Encoding(model, cfg, [PROPERTIES[p] for p in pids])
     t0 = time.perf_counter()
     base = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, max_k)
@@ -75,7 +85,7 @@ def _prove(
     # Only what may hold is a candidate: a property expected to be violated cannot be
     # proved, and each failed check of it would cost a satisfiable query with the
     # quantified queue invariants assumed (slow for z3).
-    candidates = [p for p in pids if p not in violated and p in deep]
+    candidates = [p for p in pids if p not in violated and (p in deep or p in helpers)]
     ind = induction.k_induction(enc, candidates, max_k)
     seconds = {p: base_seconds / max(1, len(pids)) + ind.seconds.get(p, 0.0) for p in pids}
     rest = [p for p in candidates if p not in ind.proved and p in deep]
@@ -196,11 +206,12 @@ def _prove_and_cover(
     depth: int,
     max_k: int,
     deep: Sequence[str],
+    helpers: Sequence[str],
     triggers: Sequence[str],
     vacuity_depth: int,
     seed: int,
 ) -> tuple[_ProofResult, Coverage]:
-    return _prove(model, cfg, pids, depth, max_k, deep), _coverage(
+    return _prove(model, cfg, pids, depth, max_k, deep, helpers), _coverage(
         model, cfg, triggers, vacuity_depth, seed
     )
 
@@ -218,12 +229,17 @@ def verify(
     parallel: bool = True,
     check_vacuity: bool = True,
     name: str = "",
+    assume: Mapping[str, Entry] | None = None,
 ) -> Report:
     """Check every entry of ``entries`` against the model class ``model`` in configuration ``cfg``.
 
     ``check_vacuity=False`` skips the vacuity guard (step 5), for quick checks of
     one entry; the report then says nothing about coverage. ``name`` is the
     variant's name for the report (by default, the one ``model`` is registered under).
+    ``assume`` is the rest of the catalogue when ``entries`` is a selection
+    (``--only``): its entries expected to hold join the induction as candidate
+    lemmas (a proved invariant is a sound assumption; one that is not inductive
+    is dropped, as any candidate is) but get no verdict of their own.
     """
     start = time.perf_counter()
     report = Report(model, cfg, engine, depth, max_k, vacuity_checked=check_vacuity, variant=name)
@@ -239,6 +255,8 @@ def verify(
     # configuration rather than by deep BMC in the full one (step 4).
     deep = [p for p in pids if p not in expected]
     triggers = sorted({t for e in entries.values() for t in e.triggers}) if check_vacuity else []
+    helpers = [p for p, e in (assume or {}).items() if p not in entries and e.expected == "holds"]
+    proved_over = [*pids, *helpers]
     if parallel:
         # fork, so that a worker has the parent's modules: a variant loaded from a file
         # (``--load``) is pickled by reference to a module only the parent imported.
@@ -247,10 +265,11 @@ def verify(
                 _prove_and_cover,
                 model,
                 cfg,
-                pids,
+                proved_over,
                 depth,
                 max_k,
                 deep,
+                helpers,
                 triggers,
                 vacuity_depth,
                 seed,
@@ -261,7 +280,7 @@ def verify(
             (proof, cov), found = fp.result(), fw.result()
     else:
         proof, cov = _prove_and_cover(
-            model, cfg, pids, depth, max_k, deep, triggers, vacuity_depth, seed
+            model, cfg, proved_over, depth, max_k, deep, helpers, triggers, vacuity_depth, seed
         )
         found = _witnesses(model, cfg, expected, depth)
     report.verdicts = [_verdict(entries[p], proof, found, depth) for p in pids]

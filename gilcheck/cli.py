@@ -15,7 +15,7 @@ through the lock-step harness and says, step by step, whether impl followed it
 :func:`gilcheck.load.load_module`, as verify's, so a trace of a user's variant
 replays. ``gilcheck soak [--threads N] [--seconds S] [--seed S]`` runs impl under
 free-running load and checks its event log against the model (gilcheck/soak.py
-over conformance/soak.py).
+over conformance/soak/).
 
 Every command shares one scheme of exit codes. A verdict is below 150: ``verify``
 follows TLC (0 every entry as expected; 12 a safety property violated; 13 a
@@ -113,7 +113,11 @@ def _parser() -> argparse.ArgumentParser:
         help="where ITF counterexamples and report.json go",
     )
     v.add_argument(
-        "--only", default="", help="comma-separated catalogue ids to check (default: all)"
+        "--only",
+        default=None,
+        metavar="ID,...",
+        help="comma-separated catalogue ids to check (default: all); the other entries "
+        "still serve as induction lemmas",
     )
     v.add_argument(
         "--show-expected",
@@ -153,17 +157,22 @@ def _verify(args: argparse.Namespace) -> int:
     except (ConfigError, UnknownVariant, CatalogueError) as exc:
         print(f"gilcheck: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    if args.only:
+    catalogue = entries
+    if args.only is not None:
         wanted = [x.strip() for x in args.only.split(",") if x.strip()]
         unknown = [x for x in wanted if x not in entries]
         if unknown:
             print(f"gilcheck: verify: unknown catalogue ids {unknown}", file=sys.stderr)
+            return EXIT_BAD_CONFIG
+        if not wanted:
+            print(f"gilcheck: verify: --only {args.only!r} names no catalogue id", file=sys.stderr)
             return EXIT_BAD_CONFIG
         entries = {k: entries[k] for k in wanted}
     report = verify(
         model,
         cfg,
         entries,
+        assume=catalogue,
         engine=args.engine,
         depth=args.depth,
         max_k=args.max_k,
@@ -220,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "replay":
             return _delegate("gilcheck.replay", argv[1:])
         if argv and argv[0] == "soak":
-            return _delegate("conformance.soak", argv[1:])
+            return _delegate("gilcheck.soak", argv[1:])
         args = _parser().parse_args(argv)
         if args.command == "verify":
             return _verify(args)

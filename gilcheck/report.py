@@ -21,7 +21,6 @@ from engines.induction import Cti
 from engines.verdicts import Report, Verdict
 from gilcheck.itf import write_itf
 from model.bits import EVENTS_MASK, bit_names
-from model.catalogue import load, retired
 from model.phases import Phase, Stage
 from model.state import NULL, PendingQueue, live_calls
 from model.trace import ConcreteState, Trace, leaves_with_paths
@@ -237,13 +236,13 @@ def stale_traces(out_dir: Path, ids: Iterable[str]) -> list[Path]:
 def write_outputs(report: Report, out_dir: Path) -> list[Path]:
     """``report.json`` and one ITF file per counterexample, in ``out_dir``.
 
-    The ITF files of an earlier run are removed first, so that every
-    ``ID.itf.json`` in ``out_dir`` is a counterexample of this run. Only files
-    named after a catalogue id (live or retired) are touched.
+    An earlier run's ITF file of an id this run checked is removed first, so
+    that ``ID.itf.json`` is this run's counterexample for ID if it has one; the
+    traces of ids this run did not check (an earlier run without ``--only``)
+    are kept.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    ids = {*load(), *retired(), *(v.id for v in report.verdicts)}
-    for stale in stale_traces(out_dir, ids):
+    for stale in stale_traces(out_dir, (v.id for v in report.verdicts)):
         stale.unlink()
     written = []
     for v in report.verdicts:

@@ -14,6 +14,7 @@ import pytest
 
 from conformance.support import LONG_TIMEOUT
 from gilcheck.cli import main
+from model.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,9 @@ SMALL = [
     "--no-parallel",
     "--no-vacuity",
 ]  # fmt: skip
+
+SMALL_CONFIG = Config(threads=2, interp_capacity=2, interp_maxloop=1, main_capacity=2, signals=0)
+"""The configuration of ``SMALL``."""
 
 SAFETY_MUTANT = "cli-test:TakeIgnoresLocked"
 LIVENESS_MUTANT = "cli-test:NoForcedSwitch"

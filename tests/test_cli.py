@@ -24,12 +24,15 @@ from engines.verdicts import (
     EXIT_OK,
     EXIT_SAFETY,
 )
+from engines.verify import verify
 from gilcheck import cli
 from model.catalogue import CatalogueError, load
+from model.protocol import Cpython313
 from model.variants import DEFAULT
 from tests.cli_helpers import (
     LIVENESS_MUTANT,
     SAFETY_MUTANT,
+    SMALL_CONFIG,
     gilcheck,
     mutant_argv,
     one_line,
@@ -104,6 +107,17 @@ def test_unknown_only_id_exits_150(capsys: pytest.CaptureFixture[str], tmp_path:
     line = one_line(err)
     assert "INV-NO-SUCH-THING" in line
     assert "INV-GIL-SINGLE-HOLDER" not in line, "only the unknown id is named"
+
+
+@pytest.mark.parametrize("only", [",", " , ,", ""])
+def test_only_naming_no_id_exits_150(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, only: str
+) -> None:
+    """``--only ,`` used to check nothing and exit 0."""
+    code, out, err = gilcheck(capsys, *verify_argv("--only", only, out=tmp_path))
+    assert code == EXIT_BAD_CONFIG, out + err
+    assert "--only" in one_line(err)
+    assert not (tmp_path / "report.json").exists(), "a run started"
 
 
 # -- --load ---------------------------------------------------------------------------------
@@ -276,6 +290,29 @@ def test_property_that_holds_exits_0(capsys: pytest.CaptureFixture[str], tmp_pat
     assert re.search(r"INV-GIL-SINGLE-HOLDER\W+safety\W+proved", out), out
     assert "vacuity guard: skipped (--no-vacuity)" in out, "--no-vacuity claims no coverage"
     assert not list(tmp_path.glob("*.itf.json")), "a proof wrote a counterexample"
+
+
+def test_only_keeps_the_other_entries_as_lemmas(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """INV-NO-LOST-WAKEUP is inductive only together with the rest of the catalogue: alone,
+    k-induction fails and the verdict is bounded (exit 14). ``--only`` keeps the other
+    entries as candidate lemmas, so the entry is proved at k=1, as in a full run."""
+    pid = "INV-NO-LOST-WAKEUP"
+    code, out, err = gilcheck(capsys, *verify_argv("--only", pid, "--format", "json", out=tmp_path))
+    assert code == EXIT_OK, out + err
+    (verdict,) = json.loads(out)["verdicts"]
+    assert (verdict["id"], verdict["verdict"], verdict["k"]) == (pid, "proved", 1), verdict
+    alone = verify(
+        Cpython313,
+        SMALL_CONFIG,
+        {pid: load()[pid]},
+        depth=4,
+        max_k=1,
+        parallel=False,
+        check_vacuity=False,
+    )
+    assert alone.verdicts[0].status == "bounded", "the entry is inductive alone: a weak test"
 
 
 @pytest.mark.parametrize(

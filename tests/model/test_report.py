@@ -143,20 +143,24 @@ def violated(pid: str, trace: Trace) -> Verdict:
 def test_write_outputs_removes_the_traces_of_an_earlier_run_and_nothing_else(
     tmp_path: Path,
 ) -> None:
+    """A trace of an id this run checked is replaced or removed; the rest are kept (an
+    earlier full run's traces survive a later ``--only`` run)."""
     ids = list(load())
-    stale, rewritten = ids[0], ids[1]
+    stale, rewritten, unchecked = ids[0], ids[1], ids[2]
     keep = [
         "report.txt",
         "NOT-A-CATALOGUE-ID.itf.json",
         f"{stale}.itf.json.bak",
         f"{stale}.json",
+        f"{unchecked}.itf.json",
     ]
     for name in [f"{stale}.itf.json", f"{rewritten}.itf.json", *keep]:
         (tmp_path / name).write_text("from an earlier run", encoding="utf-8")
     (tmp_path / "subdir").mkdir()
     trace = run(ADD)
+    proved = dataclasses.replace(violated(stale, trace), status="proved", trace=None)
     written = write_outputs(
-        report(vacuity_checked=False, verdicts=[violated(rewritten, trace)]), tmp_path
+        report(vacuity_checked=False, verdicts=[violated(rewritten, trace), proved]), tmp_path
     )
     assert written == [tmp_path / f"{rewritten}.itf.json", tmp_path / "report.json"]
     assert not (tmp_path / f"{stale}.itf.json").exists(), "a stale trace was left behind"
@@ -168,7 +172,7 @@ def test_write_outputs_removes_the_traces_of_an_earlier_run_and_nothing_else(
     doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert doc["exit_code"] == EXIT_SAFETY
     assert sorted(p.name for p in tmp_path.glob("*.itf.json")) == sorted(
-        [f"{rewritten}.itf.json", "NOT-A-CATALOGUE-ID.itf.json"]
+        [f"{rewritten}.itf.json", f"{unchecked}.itf.json", "NOT-A-CATALOGUE-ID.itf.json"]
     )
 
 
