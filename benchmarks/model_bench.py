@@ -36,7 +36,7 @@ from rich.table import Table
 from engines import bmc
 from engines.encoding import Encoding
 from engines.explicit import explore
-from engines.verify import _prove
+from engines.prove import prove
 from model.catalogue import load
 from model.config import Config
 from model.properties import PROPERTIES
@@ -52,7 +52,7 @@ def _induction(threads: int) -> tuple[float, int]:
     """(seconds, entries proved): steps 1-2 of ``gilcheck verify`` (BMC base case, then
     k-induction up to k=2) over every entry expected to hold."""
     t0 = time.perf_counter()
-    res = _prove(Cpython313, Config(threads=threads), HOLDS, depth=0, max_k=2, deep=HOLDS)
+    res = prove(Cpython313, Config(threads=threads), HOLDS, depth=0, max_k=2, deep=HOLDS)
     return time.perf_counter() - t0, len(res.proved)
 
 

@@ -160,8 +160,13 @@ def search(
     lemmas: Sequence[str] = (),
     timeout_ms: int | None = None,
     on_depth: Callable[[int, float], None] | None = None,
+    on_reached: Callable[[str, Reached], None] | None = None,
 ) -> BmcResult:
-    """Find the shortest trace to each goal, up to ``depth`` steps."""
+    """Find the shortest trace to each goal, up to ``depth`` steps.
+
+    ``on_depth(k, seconds)`` is called as each depth is done, ``on_reached(goal,
+    reached)`` as each goal is reached (either may raise to end the search).
+    """
     result = BmcResult()
     unrolling = Unrolling(enc, lemmas=lemmas, timeout_ms=timeout_ms)
     start = time.perf_counter()
@@ -187,6 +192,8 @@ def search(
                 result.reached[name] = Reached(k, trace, time.perf_counter() - start)
                 del terms[name]
                 del open_goals[name]
+                if on_reached is not None:
+                    on_reached(name, result.reached[name])
         result.depth = k
         result.seconds_per_depth.append(time.perf_counter() - t0)
         if on_depth is not None:

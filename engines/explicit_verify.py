@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from engines import progress
 from engines.explicit import ExplicitResult, explore
 from engines.verdicts import ModelClass, Report, Verdict
 from model.catalogue import Entry
@@ -31,12 +32,26 @@ MAX_STATES = 400_000
 """Where the search stops (cleanly, at the last complete level) to bound time and memory."""
 
 
-def _search(model: ModelClass, cfg: Config, pids: list[str], depth: int) -> ExplicitResult:
+def _search(
+    model: ModelClass, cfg: Config, pids: list[str], depth: int, max_states: int = MAX_STATES
+) -> ExplicitResult:
+    seen = [0]
+
+    def level(k: int, count: int, seconds: float) -> None:
+        seen[0] += count
+        rate = seen[0] / seconds if seconds > 0 else 0.0
+        progress.phase(
+            f"explicit search to depth {depth}: depth {k} done, {seen[0]} states, "
+            f"{rate:,.0f} states/s"
+        )
+
+    progress.phase(f"explicit search: breadth first to depth {depth}, at most {max_states} states")
     return explore(
         model(cfg, CONCRETE),
         depth,
         properties=[PROPERTIES[p] for p in pids],
-        max_states=MAX_STATES,
+        max_states=max_states,
+        on_level=level,
     )
 
 
@@ -46,11 +61,15 @@ def _bound_note(res: ExplicitResult) -> str:
 
 
 def explicit_verdicts(
-    model: ModelClass, cfg: Config, entries: Mapping[str, Entry], depth: int
+    model: ModelClass,
+    cfg: Config,
+    entries: Mapping[str, Entry],
+    depth: int,
+    max_states: int = MAX_STATES,
 ) -> list[Verdict]:
     """One verdict per entry from a breadth-first search ``depth`` steps deep."""
     pids = list(entries)
-    res = _search(model, cfg, pids, depth)
+    res = _search(model, cfg, pids, depth, max_states)
     share = res.seconds / max(1, len(pids))
     out = []
     for pid in pids:
@@ -101,9 +120,9 @@ def compare(report: Report, res: ExplicitResult) -> list[str]:
     return problems
 
 
-def cross_check(report: Report, entries: Mapping[str, Entry]) -> None:
+def cross_check(report: Report, entries: Mapping[str, Entry], max_states: int = MAX_STATES) -> None:
     """Run the search beside z3's verdicts in ``report`` and record the comparison there."""
-    res = _search(report.model, report.config, list(entries), report.depth)
+    res = _search(report.model, report.config, list(entries), report.depth, max_states)
     report.disagreements = compare(report, res)
     report.explicit_summary = (
         f"explicit search: {res.states} states, levels 0..{res.depth} complete, "

@@ -19,7 +19,7 @@ from model.variants import variant_name
 
 ModelClass = type[Cpython313[Any, Any]]
 
-Status = Literal["proved", "violated", "bounded", "vacuous"]
+Status = Literal["proved", "violated", "bounded", "vacuous", "unchecked"]
 Engine = Literal["z3", "explicit", "both"]
 
 EXIT_OK = 0
@@ -29,6 +29,8 @@ EXIT_INCONCLUSIVE = 14
 EXIT_BAD_CONFIG = 150
 EXIT_BAD_INPUT = 151
 EXIT_INTERNAL = 153
+EXIT_INTERRUPTED = 128
+"""Plus the signal's number: 130 for SIGINT, 143 for SIGTERM (the shell's convention)."""
 
 
 @dataclass
@@ -80,12 +82,18 @@ class Report:
     explicit_summary: str = ""
     variant: str = ""
     """The name the variant was asked for by (a class may be registered under two)."""
+    ended: str = ""
+    """Why the run ended before every entry was settled ("" when it did not)."""
+    interrupted: int = 0
+    """The signal that interrupted the run, or 0."""
 
     def __post_init__(self) -> None:
         self.variant = self.variant or variant_name(self.model)
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED + self.interrupted
         if self.disagreements:
             return EXIT_INTERNAL
         unexpected = [v for v in self.verdicts if v.expected == "holds" and v.status == "violated"]

@@ -18,202 +18,33 @@ The z3 engine runs, in order:
 5. The vacuity guard (engines/vacuity.py): every entry's triggers, and every
    transition class, must be reachable.
 
-Steps 1-3 and 4-5 run in two processes.
+Steps 1-3 and 4-5 run in two worker processes (:mod:`engines.workers`), which
+report their progress to the parent and are stopped when the run ends early.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
+import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from engines import bmc, induction
-from engines.encoding import Encoding
-from engines.induction import Cti
-from engines.vacuity import Coverage, random_walks, run_plans
+from engines import progress, workers
+from engines.explicit_verify import MAX_STATES
+from engines.progress import Interrupted, Settled
+from engines.prove import ProofResult, prove_and_cover, witnesses
+from engines.vacuity import Coverage
 from engines.verdicts import Engine, ModelClass, Report, Verdict
-from model.actions import Instance
 from model.catalogue import Entry
 from model.config import Config
 from model.domain import CONCRETE
-from model.properties import PROPERTIES, Property
-from model.trace import ReplayError, Trace, replay
-from model.triggers import TRIGGERS, dead_reason
-
-# -- the z3 engine ----------------------------------------------------------------------------
+from model.trace import Trace
+from model.triggers import dead_reason
 
 
-_FORK = (
-    multiprocessing.get_context("fork")
-    if "fork" in multiprocessing.get_all_start_methods()
-    else None
-)
-
-
-@dataclass
-class _ProofResult:
-    violated: dict[str, bmc.Reached]
-    proved: dict[str, int]
-    ctis: dict[str, Cti]
-    seconds: dict[str, float]
-    bounded_depth: int
-
-
-def _prove(
-    model: ModelClass,
-    cfg: Config,
-    pids: Sequence[str],
-    depth: int,
-    max_k: int,
-    deep: Sequence[str],
-    helpers: Sequence[str] = (),
-) -> _ProofResult:
-    """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids.
-
-    ``helpers`` (also in ``pids``) are candidate lemmas only: induction proves
-    those it can, and they are assumed from then on; none is searched deeper.
-    """
-    enc = Encoding(model, cfg, [PROPERTIES[p] for p in pids])
-    t0 = time.perf_counter()
-    base = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, max_k)
-    base_seconds = time.perf_counter() - t0
-    violated = dict(base.reached)
-    # Only what may hold is a candidate: a property expected to be violated cannot be
-    # proved, and each failed check of it would cost a satisfiable query with the
-    # quantified queue invariants assumed (slow for z3).
-    candidates = [p for p in pids if p not in violated and (p in deep or p in helpers)]
-    ind = induction.k_induction(enc, candidates, max_k)
-    seconds = {p: base_seconds / max(1, len(pids)) + ind.seconds.get(p, 0.0) for p in pids}
-    rest = [p for p in candidates if p not in ind.proved and p in deep]
-    bounded = max_k
-    if rest and depth > max_k:
-        lemmas = list(ind.proved)
-        deeper = bmc.search(enc, {p: bmc.violation_goal(p) for p in rest}, depth, lemmas=lemmas)
-        violated.update(deeper.reached)
-        for p, r in deeper.reached.items():
-            seconds[p] += r.seconds
-        bounded = deeper.depth
-    return _ProofResult(violated, dict(ind.proved), dict(ind.ctis), seconds, bounded)
-
-
-def lift(trace: Trace, target: Any) -> Trace:
-    """Replay ``trace``'s steps in the concrete model ``target`` (a configuration with
-    at least as many threads and signals); raises ReplayError if it does not apply."""
-    by_label = {i.label: i for i in target.instances}
-    states = [target.initial()]
-    steps: list[Instance] = []
-    for inst in trace.steps:
-        big = by_label.get(inst.label)
-        if big is None:
-            raise ReplayError(f"lift: no step {inst.label} in the target configuration")
-        guard, post = target.fire(big, states[-1])
-        if not guard or post is None:
-            raise ReplayError(f"lift: step {inst.label} is not enabled in the target configuration")
-        states.append(post)
-        steps.append(big)
-    out = Trace(tuple(states), tuple(steps))
-    replay(target, out)
-    return out
-
-
-def violates(m: Any, prop: Property, trace: Trace) -> bool:
-    """Whether ``trace``'s last state (or last step) breaks ``prop`` in the concrete model."""
-    if prop.step:
-        return len(trace) > 0 and not prop.holds(m, trace.states[-2], trace.states[-1])
-    return not prop.holds(m, trace.last)
-
-
-def _witnesses(
-    model: ModelClass, cfg: Config, expected: Mapping[str, Mapping[str, int]], depth: int
-) -> dict[str, tuple[Trace, str, float]]:
-    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds)."""
-    target = model(cfg, CONCRETE)
-    found: dict[str, tuple[Trace, str, float]] = {}
-    by_witness: dict[tuple[int, int], list[str]] = {}
-    for pid, w in expected.items():
-        key = (
-            min(cfg.threads, w.get("threads", cfg.threads)),
-            min(cfg.signals, w.get("signals", cfg.signals)),
-        )
-        by_witness.setdefault(key, []).append(pid)
-    for (threads, signals), pids in sorted(by_witness.items()):
-        small = dataclasses.replace(cfg, threads=threads, signals=signals)
-        enc = Encoding(model, small, [PROPERTIES[p] for p in pids])
-        t0 = time.perf_counter()
-        res = bmc.search(enc, {p: bmc.violation_goal(p) for p in pids}, depth)
-        for pid, r in res.reached.items():
-            lifted = lift(r.trace, target)
-            if violates(target, PROPERTIES[pid], lifted):
-                note = (
-                    f"found with {threads} thread(s) and {signals} signal(s) (the entry's witness "
-                    f"configuration) at depth {r.depth}, replayed in the configuration checked"
-                )
-                found[pid] = (lifted, note, time.perf_counter() - t0)
-    return found
-
-
-def _coverage(
-    model: ModelClass, cfg: Config, triggers: Sequence[str], vacuity_depth: int, seed: int
-) -> Coverage:
-    """Step 5 of the module docstring: plans, then random walks, then BMC for the rest."""
-    cov = Coverage()
-    if not triggers:
-        return cov
-    target = model(cfg, CONCRETE)
-    run_plans(target, cov, triggers)
-    random_walks(target, cov, walks=1500, length=100, seed=seed, triggers=triggers)
-    missing = [t for t in triggers if t not in cov.triggers]
-    wanted = [
-        i for i in target.instances if i.label not in cov.instances and dead_reason(i) is None
-    ]
-    if missing or wanted:
-        enc = Encoding(model, cfg, [])
-        goals: dict[str, bmc.Goal] = {
-            f"trigger:{t}": bmc.state_goal(
-                enc.d.all(TRIGGERS[t].holds(enc.sym, enc.pre)), TRIGGERS[t].holds
-            )
-            for t in missing
-        }
-        index = {inst.label: k for k, inst in enumerate(enc.instances)}
-        for inst in wanted:
-            goals[f"instance:{inst.label}"] = bmc.state_goal(
-                enc.guards[index[inst.label]], _enabled(inst)
-            )
-        res = bmc.search(enc, goals, vacuity_depth)
-        for name, r in res.reached.items():
-            kind, _, key = name.partition(":")
-            (cov.triggers if kind == "trigger" else cov.instances)[key] = r.trace
-    return cov
-
-
-def _enabled(inst: Instance) -> Callable[[Any, Any], bool]:
-    """The concrete test of the goal "``inst`` is enabled"."""
-
-    def test(m: Any, st: Any) -> bool:
-        return bool(m.fire(inst, st)[0])
-
-    return test
-
-
-def _prove_and_cover(
-    model: ModelClass,
-    cfg: Config,
-    pids: Sequence[str],
-    depth: int,
-    max_k: int,
-    deep: Sequence[str],
-    helpers: Sequence[str],
-    triggers: Sequence[str],
-    vacuity_depth: int,
-    seed: int,
-) -> tuple[_ProofResult, Coverage]:
-    return _prove(model, cfg, pids, depth, max_k, deep, helpers), _coverage(
-        model, cfg, triggers, vacuity_depth, seed
-    )
+class _StopRun(Exception):
+    """``stop_on_violation``: an entry expected to hold is violated; end the run."""
 
 
 def verify(
@@ -230,6 +61,9 @@ def verify(
     check_vacuity: bool = True,
     name: str = "",
     assume: Mapping[str, Entry] | None = None,
+    stop_on_violation: bool = False,
+    listener: progress.Listener | None = None,
+    max_states: int = MAX_STATES,
 ) -> Report:
     """Check every entry of ``entries`` against the model class ``model`` in configuration ``cfg``.
 
@@ -240,49 +74,121 @@ def verify(
     (``--only``): its entries expected to hold join the induction as candidate
     lemmas (a proved invariant is a sound assumption; one that is not inductive
     is dropped, as any candidate is) but get no verdict of their own.
+
+    ``listener`` hears the phases and each entry as it is settled
+    (:mod:`engines.progress`). ``stop_on_violation`` ends the run at the first
+    violation of an entry expected to hold. A KeyboardInterrupt or
+    :class:`~engines.progress.Interrupted` (SIGTERM) ends it too; either way the
+    workers are stopped and the report holds what was settled, the rest
+    ``unchecked``. ``max_states`` bounds the explicit search (``--engine
+    explicit|both``).
     """
     start = time.perf_counter()
     report = Report(model, cfg, engine, depth, max_k, vacuity_checked=check_vacuity, variant=name)
-    pids = list(entries)
-    if engine == "explicit":
-        from engines.explicit_verify import explicit_verdicts
+    settled: dict[str, Settled] = {}
 
-        report.verdicts = explicit_verdicts(model, cfg, entries, depth)
-        report.seconds = time.perf_counter() - start
-        return report
+    def hear(event: progress.Event) -> None:
+        if isinstance(event, Settled) and event.id in entries:
+            settled[event.id] = event
+            if listener is not None:
+                listener(event)
+            if (
+                stop_on_violation
+                and event.status == "violated"
+                and entries[event.id].expected == "holds"
+            ):
+                raise _StopRun(event.id)
+        elif listener is not None and not isinstance(event, Settled):
+            listener(event)
+
+    try:
+        if engine == "explicit":
+            from engines.explicit_verify import explicit_verdicts
+
+            with progress.listening(hear):
+                report.verdicts = explicit_verdicts(model, cfg, entries, depth, max_states)
+        else:
+            _z3_run(report, entries, assume, vacuity_depth, seed, parallel, hear)
+            if engine == "both":
+                from engines.explicit_verify import cross_check
+
+                with progress.listening(hear):
+                    cross_check(report, entries, max_states)
+    except _StopRun as stop:
+        report.ended = f"stopped at the first violation of an entry expected to hold ({stop})"
+        _partial(report, entries, settled)
+    except KeyboardInterrupt:
+        report.interrupted = signal.SIGINT
+        report.ended = "interrupted by SIGINT"
+        _partial(report, entries, settled)
+    except Interrupted as exc:
+        report.interrupted = exc.signum
+        report.ended = f"interrupted by {signal.Signals(exc.signum).name}"
+        _partial(report, entries, settled)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _partial(report: Report, entries: Mapping[str, Entry], settled: Mapping[str, Settled]) -> None:
+    """The report of a run that ended early: what was settled, and the rest unchecked."""
+    report.vacuity_checked = False
+    report.verdicts = []
+    for pid, e in entries.items():
+        base = Verdict(pid, e.kind, e.lemma, e.expected, "unchecked", "", 0.0)
+        s = settled.get(pid)
+        if s is None:
+            report.verdicts.append(dataclasses.replace(base, note=f"not settled: {report.ended}"))
+            continue
+        report.verdicts.append(
+            dataclasses.replace(
+                base,
+                status=s.status,
+                engine=s.engine,
+                seconds=s.seconds,
+                k=s.k,
+                depth=s.depth,
+                trace=s.trace,
+                note=s.note
+                or ("the vacuity guard did not complete" if s.status == "proved" else ""),
+            )
+        )
+
+
+def _z3_run(
+    report: Report,
+    entries: Mapping[str, Entry],
+    assume: Mapping[str, Entry] | None,
+    vacuity_depth: int,
+    seed: int,
+    parallel: bool,
+    hear: progress.Listener,
+) -> None:
+    """Steps 1-5 (module docstring), in two worker processes unless ``parallel`` is off."""
+    model, cfg, depth, max_k = report.model, report.config, report.depth, report.max_k
+    pids = list(entries)
     expected = {p: e.witness for p, e in entries.items() if e.expected == "violated"}
     # Entries expected to be violated are searched for in their (smaller) witness
     # configuration rather than by deep BMC in the full one (step 4).
     deep = [p for p in pids if p not in expected]
+    check_vacuity = report.vacuity_checked
     triggers = sorted({t for e in entries.values() for t in e.triggers}) if check_vacuity else []
     helpers = [p for p, e in (assume or {}).items() if p not in entries and e.expected == "holds"]
     proved_over = [*pids, *helpers]
+    prove_args = (model, cfg, proved_over, depth, max_k, deep, helpers, triggers)
+    tasks: list[workers.Task] = [
+        (prove_and_cover, (*prove_args, vacuity_depth, seed)),
+        (witnesses, (model, cfg, expected, depth)),
+    ]
+    results: list[Any]
     if parallel:
-        # fork, so that a worker has the parent's modules: a variant loaded from a file
-        # (``--load``) is pickled by reference to a module only the parent imported.
-        with ProcessPoolExecutor(max_workers=2, mp_context=_FORK) as pool:
-            fp: Future[tuple[_ProofResult, Coverage]] = pool.submit(
-                _prove_and_cover,
-                model,
-                cfg,
-                proved_over,
-                depth,
-                max_k,
-                deep,
-                helpers,
-                triggers,
-                vacuity_depth,
-                seed,
-            )
-            fw: Future[dict[str, tuple[Trace, str, float]]] = pool.submit(
-                _witnesses, model, cfg, expected, depth
-            )
-            (proof, cov), found = fp.result(), fw.result()
+        results = workers.run_all(tasks, hear)
     else:
-        proof, cov = _prove_and_cover(
-            model, cfg, proved_over, depth, max_k, deep, helpers, triggers, vacuity_depth, seed
-        )
-        found = _witnesses(model, cfg, expected, depth)
+        with progress.listening(hear):
+            results = [fn(*args) for fn, args in tasks]
+    proof: ProofResult
+    cov: Coverage
+    found: dict[str, tuple[Trace, str, float]]
+    (proof, cov), found = results
     report.verdicts = [_verdict(entries[p], proof, found, depth) for p in pids]
     for t in triggers:
         if t not in cov.triggers:
@@ -303,16 +209,10 @@ def verify(
             report.instances_covered += 1
         else:
             report.instances_dead.append(inst.label)
-    if engine == "both":
-        from engines.explicit_verify import cross_check
-
-        cross_check(report, entries)
-    report.seconds = time.perf_counter() - start
-    return report
 
 
 def _verdict(
-    entry: Entry, proof: _ProofResult, found: Mapping[str, tuple[Trace, str, float]], depth: int
+    entry: Entry, proof: ProofResult, found: Mapping[str, tuple[Trace, str, float]], depth: int
 ) -> Verdict:
     pid = entry.id
     base = Verdict(

@@ -36,24 +36,26 @@ a verdict).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
-import json
+import platform
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 
-from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL
-from engines.verify import verify
-from gilcheck.load import LoadError, load_module
-from gilcheck.report import render_text, report_json, write_outputs
+from engines.explicit_verify import MAX_STATES
+from engines.progress import Interrupted
+from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED
+from gilcheck.verify import LIMITS, limits_help
+from gilcheck.verify import run as run_verify
 from model.catalogue import CatalogueError, load
-from model.config import Config, ConfigError
-from model.variants import DEFAULT, VARIANTS, UnknownVariant, model_class
+from model.config import MAX_SIGNALS, MAX_THREADS, Config
+from model.variants import DEFAULT, VARIANTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,6 +64,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"gilcheck: {message}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_CONFIG)
+
+
+_MODEL_LIMITS = {
+    "threads": f"1..{MAX_THREADS}",
+    "signals": f"0..{MAX_SIGNALS}",
+    "interp_maxloop": "0..the capacity",
+    "main_maxloop": "0..the capacity",
+}
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -76,16 +86,18 @@ def _config_args(p: argparse.ArgumentParser) -> None:
         "liveness_bound",
     ):
         flag = "--" + name.replace("_", "-")
+        bounds = _MODEL_LIMITS.get(name) or (limits_help(name) if name in LIMITS else "")
         p.add_argument(
             flag,
             type=int,
             default=getattr(defaults, name),
-            help=f"default {getattr(defaults, name)}",
+            help=f"default {getattr(defaults, name)}" + (f"; {bounds}" if bounds else ""),
         )
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gilcheck", description="Check CPython 3.13's GIL protocol, by machine.")
+    p.add_argument("--version", action="version", version=version_text())
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("verify", help="prove or refute every catalogue entry")
     v.add_argument(
@@ -101,9 +113,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_args(v)
     v.add_argument(
-        "--depth", type=int, default=13, help="BMC bound for what induction does not prove"
+        "--depth",
+        type=int,
+        default=13,
+        help=f"BMC bound for what induction does not prove ({limits_help('depth')})",
     )
-    v.add_argument("--max-k", type=int, default=2, help="largest k for k-induction")
+    v.add_argument(
+        "--max-k", type=int, default=2, help=f"largest k for k-induction ({limits_help('max_k')})"
+    )
+    v.add_argument(
+        "--max-states",
+        type=int,
+        default=MAX_STATES,
+        help=f"where the explicit search stops ({limits_help('max_states')})",
+    )
+    v.add_argument(
+        "--stop-on-violation",
+        action="store_true",
+        help="end at the first violation of an entry expected to hold (TLC's default)",
+    )
     v.add_argument("--engine", choices=("z3", "explicit", "both"), default="z3")
     v.add_argument("--format", choices=("text", "json"), default="text")
     v.add_argument(
@@ -130,7 +158,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the vacuity guard, for a quick check of one entry (no coverage is reported)",
     )
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument(
+        "--seed", type=int, default=0, help=f"the vacuity guard's seed ({limits_help('seed')})"
+    )
     sub.add_parser("catalogue", help="list the catalogue entries")
     sub.add_parser("replay", help="replay an ITF counterexample on impl", add_help=False)
     sub.add_parser(
@@ -141,56 +171,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _verify(args: argparse.Namespace) -> int:
-    try:
-        for spec in args.load:
-            load_module(spec)
-        cfg = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
-        entries = load()
-        # The one place a variant's name is looked up: the class flows down from here.
-        model = model_class(args.variant)
-        if args.depth < 0 or args.max_k < 1:
-            raise ConfigError("verify: --depth must be >= 0 and --max-k >= 1")
-    except LoadError as exc:
-        print(f"gilcheck: verify: {exc}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    except (ConfigError, UnknownVariant, CatalogueError) as exc:
-        print(f"gilcheck: {exc}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    catalogue = entries
-    if args.only is not None:
-        wanted = [x.strip() for x in args.only.split(",") if x.strip()]
-        unknown = [x for x in wanted if x not in entries]
-        if unknown:
-            print(f"gilcheck: verify: unknown catalogue ids {unknown}", file=sys.stderr)
-            return EXIT_BAD_CONFIG
-        if not wanted:
-            print(f"gilcheck: verify: --only {args.only!r} names no catalogue id", file=sys.stderr)
-            return EXIT_BAD_CONFIG
-        entries = {k: entries[k] for k in wanted}
-    report = verify(
-        model,
-        cfg,
-        entries,
-        assume=catalogue,
-        engine=args.engine,
-        depth=args.depth,
-        max_k=args.max_k,
-        seed=args.seed,
-        parallel=not args.no_parallel,
-        check_vacuity=not args.no_vacuity,
-        name=args.variant,
+def version_text() -> str:
+    """gilcheck's version, and those of the engines it runs on."""
+
+    def of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return (
+        f"gilcheck {of('gilcheck')} (z3-solver {of('z3-solver')}, hypothesis "
+        f"{of('hypothesis')}, Python {platform.python_version()})"
     )
-    written = write_outputs(report, args.out)
-    if args.format == "json":
-        print(json.dumps(report_json(report), indent=1))
-    else:
-        console = Console(highlight=False, soft_wrap=False, width=max(120, Console().width))
-        render_text(report, console, show_expected_traces=args.show_expected)
-        traces = [p for p in written if p.name.endswith(".itf.json")]
-        if traces:
-            console.print(f"ITF traces: {', '.join(str(p) for p in traces)}")
-    return report.exit_code
 
 
 def _catalogue() -> int:
@@ -232,10 +225,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _delegate("gilcheck.soak", argv[1:])
         args = _parser().parse_args(argv)
         if args.command == "verify":
-            return _verify(args)
+            return run_verify(args)
         return _catalogue()
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_CONFIG
+    except KeyboardInterrupt:
+        print("gilcheck: interrupted by SIGINT", file=sys.stderr)
+        return EXIT_INTERRUPTED + signal.SIGINT
+    except Interrupted as exc:
+        print(f"gilcheck: interrupted by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return EXIT_INTERRUPTED + exc.signum
     except Exception:
         traceback.print_exc()
         print("gilcheck: internal error (a bug in gilcheck, not a verdict)", file=sys.stderr)

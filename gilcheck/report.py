@@ -21,6 +21,7 @@ from engines.induction import Cti
 from engines.verdicts import Report, Verdict
 from gilcheck.itf import write_itf
 from model.bits import EVENTS_MASK, bit_names
+from model.config import Config
 from model.phases import Phase, Stage
 from model.state import NULL, PendingQueue, live_calls
 from model.trace import ConcreteState, Trace, leaves_with_paths
@@ -97,6 +98,8 @@ def _verdict_text(v: Verdict) -> str:
         return f"violated at depth {v.depth}{tail}"
     if v.status == "vacuous":
         return "vacuous"
+    if v.status == "unchecked":
+        return "not checked"
     return f"bounded to {v.depth}"
 
 
@@ -106,14 +109,25 @@ def _style(v: Verdict) -> str:
     return "red"
 
 
-def render_text(report: Report, console: Console, *, show_expected_traces: bool = False) -> None:
-    cfg = report.config
+def render_header(
+    variant: str, cfg: Config, engine: str, depth: int, max_k: int, console: Console
+) -> None:
+    """The run's first line: what is checked, printed before the engines start."""
     console.print(
-        f"[bold]gilcheck verify[/bold]  variant={report.variant}  threads={cfg.threads}  "
+        f"[bold]gilcheck verify[/bold]  variant={variant}  threads={cfg.threads}  "
         f"interp={cfg.interp_capacity}/{cfg.interp_loop}  "
         f"main={cfg.main_capacity}/{cfg.main_loop}  "
-        f"signals={cfg.signals}  engine={report.engine}  depth={report.depth}  max-k={report.max_k}"
+        f"signals={cfg.signals}  engine={engine}  depth={depth}  max-k={max_k}"
     )
+
+
+def render_text(
+    report: Report, console: Console, *, show_expected_traces: bool = False, header: bool = True
+) -> None:
+    if header:
+        render_header(
+            report.variant, report.config, report.engine, report.depth, report.max_k, console
+        )
     table = Table(show_lines=False)
     for col, just in (
         ("id", "left"),
@@ -138,6 +152,9 @@ def render_text(report: Report, console: Console, *, show_expected_traces: bool 
             console.print(f"[yellow]{v.id}[/]: {v.note}")
         if v.status == "bounded" and v.cti is not None:
             _render_cti(console, v.cti)
+        elif v.status in ("bounded", "vacuous") and v.note:
+            # Every row that is not as expected says why (exit 14 explains itself).
+            console.print(f"[yellow]{v.id}[/]: {v.note}")
     if report.triggers_missing:
         for trig, ids in sorted(report.triggers_missing.items()):
             console.print(
@@ -145,7 +162,12 @@ def render_text(report: Report, console: Console, *, show_expected_traces: bool 
             )
     if report.instances_dead:
         console.print(f"[red]vacuity[/]: never enabled: {', '.join(report.instances_dead)}")
-    if report.vacuity_checked:
+    unchecked = [v.id for v in report.verdicts if v.status == "unchecked"]
+    if unchecked:
+        console.print(f"[yellow]{len(unchecked)} entries not checked[/]: {report.ended}")
+    if report.ended:
+        console.print(f"[red]vacuity guard: not completed ({report.ended})[/]")
+    elif report.vacuity_checked:
         console.print(
             f"vacuity guard: {report.triggers_reached} triggers reached; "
             f"{report.instances_covered} transition instances seen enabled, "
@@ -163,7 +185,8 @@ def render_text(report: Report, console: Console, *, show_expected_traces: bool 
         key = v.status + (" as expected" if v.status == "violated" and v.as_expected else "")
         counts[key] = counts.get(key, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    console.print(f"{summary}; {report.seconds:.1f} s; exit {report.exit_code}")
+    ended = f"; {report.ended}" if report.ended else ""
+    console.print(f"{summary}; {report.seconds:.1f} s{ended}; exit {report.exit_code}")
 
 
 def _render_cti(console: Console, cti: Cti) -> None:
@@ -225,6 +248,8 @@ def report_json(report: Report) -> dict[str, Any]:
         },
         "explicit": report.explicit_summary,
         "disagreements": report.disagreements,
+        "ended": report.ended,
+        "interrupted": report.interrupted,
     }
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from engines.prove import violates
 from engines.verdicts import EXIT_INCONCLUSIVE, EXIT_LIVENESS, EXIT_SAFETY, Report
-from engines.verify import verify, violates
+from engines.verify import verify
 from model.catalogue import load
 from model.config import Config
 from model.properties import PROPERTIES

@@ -1,0 +1,247 @@
+"""The z3 engine's steps of a verify run (engines/verify.py has the pipeline).
+
+:func:`prove` is steps 1-3 (BMC to ``max_k``, Houdini k-induction, BMC to
+``depth``), :func:`witnesses` step 4 (the documented counterexamples, in their
+witness configuration), :func:`coverage` step 5 (the vacuity guard's
+witnesses). Each reports its phases and every entry it settles through
+:mod:`engines.progress`, from whichever process it runs in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engines import bmc, induction, progress
+from engines.encoding import Encoding
+from engines.induction import Cti
+from engines.vacuity import Coverage, random_walks, run_plans
+from engines.verdicts import ModelClass
+from model.actions import Instance
+from model.config import Config
+from model.domain import CONCRETE
+from model.properties import PROPERTIES, Property
+from model.trace import ReplayError, Trace, replay
+from model.triggers import TRIGGERS, dead_reason
+
+
+@dataclass
+class ProofResult:
+    violated: dict[str, bmc.Reached]
+    proved: dict[str, int]
+    ctis: dict[str, Cti]
+    seconds: dict[str, float]
+    bounded_depth: int
+
+
+def prove(
+    model: ModelClass,
+    cfg: Config,
+    pids: Sequence[str],
+    depth: int,
+    max_k: int,
+    deep: Sequence[str],
+    helpers: Sequence[str] = (),
+) -> ProofResult:
+    """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids.
+
+    ``helpers`` (also in ``pids``) are candidate lemmas only: induction proves
+    those it can, and they are assumed from then on; none is searched deeper.
+    """
+    enc = Encoding(model, cfg, [PROPERTIES[p] for p in pids])
+    t0 = time.perf_counter()
+    base = bmc.search(
+        enc,
+        {p: bmc.violation_goal(p) for p in pids},
+        max_k,
+        on_depth=_depth_phase(f"z3 BMC from the initial state, {len(pids)} entries", max_k),
+        on_reached=_violation(helpers),
+    )
+    base_seconds = time.perf_counter() - t0
+    violated = dict(base.reached)
+    # Only what may hold is a candidate: a property expected to be violated cannot be
+    # proved, and each failed check of it would cost a satisfiable query with the
+    # quantified queue invariants assumed (slow for z3).
+    candidates = [p for p in pids if p not in violated and (p in deep or p in helpers)]
+    if all(p in helpers for p in candidates):
+        candidates = []  # lemmas for nothing: every entry asked for is settled
+    progress.phase(f"z3 k-induction: {len(candidates)} candidates, k up to {max_k}")
+    ind = induction.k_induction(enc, candidates, max_k)
+    seconds = {p: base_seconds / max(1, len(pids)) + ind.seconds.get(p, 0.0) for p in pids}
+    for p, k in ind.proved.items():
+        if p not in helpers:
+            progress.settled(progress.Settled(p, "proved", "z3 k-induction", seconds[p], k=k))
+    rest = [p for p in candidates if p not in ind.proved and p in deep]
+    bounded = max_k
+    if rest and depth > max_k:
+        lemmas = list(ind.proved)
+        deeper = bmc.search(
+            enc,
+            {p: bmc.violation_goal(p) for p in rest},
+            depth,
+            lemmas=lemmas,
+            on_depth=_depth_phase(f"z3 BMC of the {len(rest)} entries not proved", depth),
+            on_reached=_violation(helpers),
+        )
+        violated.update(deeper.reached)
+        for p, r in deeper.reached.items():
+            seconds[p] += r.seconds
+        bounded = deeper.depth
+    return ProofResult(violated, dict(ind.proved), dict(ind.ctis), seconds, bounded)
+
+
+def _depth_phase(what: str, depth: int) -> Callable[[int, float], None]:
+    def report(k: int, _seconds: float) -> None:
+        progress.phase(f"{what}, to depth {depth}: depth {k} done")
+
+    return report
+
+
+def _violation(helpers: Sequence[str]) -> Callable[[str, bmc.Reached], None]:
+    """Settle a violation as BMC finds it (a helper lemma's is no verdict)."""
+
+    def report(pid: str, r: bmc.Reached) -> None:
+        if pid not in helpers:
+            progress.settled(
+                progress.Settled(pid, "violated", "z3 bmc", r.seconds, depth=r.depth, trace=r.trace)
+            )
+
+    return report
+
+
+def lift(trace: Trace, target: Any) -> Trace:
+    """Replay ``trace``'s steps in the concrete model ``target`` (a configuration with
+    at least as many threads and signals); raises ReplayError if it does not apply."""
+    by_label = {i.label: i for i in target.instances}
+    states = [target.initial()]
+    steps: list[Instance] = []
+    for inst in trace.steps:
+        big = by_label.get(inst.label)
+        if big is None:
+            raise ReplayError(f"lift: no step {inst.label} in the target configuration")
+        guard, post = target.fire(big, states[-1])
+        if not guard or post is None:
+            raise ReplayError(f"lift: step {inst.label} is not enabled in the target configuration")
+        states.append(post)
+        steps.append(big)
+    out = Trace(tuple(states), tuple(steps))
+    replay(target, out)
+    return out
+
+
+def violates(m: Any, prop: Property, trace: Trace) -> bool:
+    """Whether ``trace``'s last state (or last step) breaks ``prop`` in the concrete model."""
+    if prop.step:
+        return len(trace) > 0 and not prop.holds(m, trace.states[-2], trace.states[-1])
+    return not prop.holds(m, trace.last)
+
+
+def witnesses(
+    model: ModelClass, cfg: Config, expected: Mapping[str, Mapping[str, int]], depth: int
+) -> dict[str, tuple[Trace, str, float]]:
+    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds)."""
+    target = model(cfg, CONCRETE)
+    found: dict[str, tuple[Trace, str, float]] = {}
+    by_witness: dict[tuple[int, int], list[str]] = {}
+    for pid, w in expected.items():
+        key = (
+            min(cfg.threads, w.get("threads", cfg.threads)),
+            min(cfg.signals, w.get("signals", cfg.signals)),
+        )
+        by_witness.setdefault(key, []).append(pid)
+    for (threads, signals), pids in sorted(by_witness.items()):
+        small = dataclasses.replace(cfg, threads=threads, signals=signals)
+        enc = Encoding(model, small, [PROPERTIES[p] for p in pids])
+        t0 = time.perf_counter()
+        what = f"documented counterexamples with {threads} thread(s), {signals} signal(s)"
+        res = bmc.search(
+            enc,
+            {p: bmc.violation_goal(p) for p in pids},
+            depth,
+            on_depth=_depth_phase(what, depth),
+        )
+        for pid, r in res.reached.items():
+            lifted = lift(r.trace, target)
+            if violates(target, PROPERTIES[pid], lifted):
+                note = (
+                    f"found with {threads} thread(s) and {signals} signal(s) (the entry's witness "
+                    f"configuration) at depth {r.depth}, replayed in the configuration checked"
+                )
+                found[pid] = (lifted, note, time.perf_counter() - t0)
+                progress.settled(
+                    progress.Settled(
+                        pid,
+                        "violated",
+                        "z3 bmc",
+                        found[pid][2],
+                        depth=len(lifted),
+                        trace=lifted,
+                        note=note,
+                    )
+                )
+    return found
+
+
+def coverage(
+    model: ModelClass, cfg: Config, triggers: Sequence[str], vacuity_depth: int, seed: int
+) -> Coverage:
+    """Step 5 of the module docstring: plans, then random walks, then BMC for the rest."""
+    cov = Coverage()
+    if not triggers:
+        return cov
+    target = model(cfg, CONCRETE)
+    progress.phase(f"vacuity guard: plans and random walks for {len(triggers)} triggers")
+    run_plans(target, cov, triggers)
+    random_walks(target, cov, walks=1500, length=100, seed=seed, triggers=triggers)
+    missing = [t for t in triggers if t not in cov.triggers]
+    wanted = [
+        i for i in target.instances if i.label not in cov.instances and dead_reason(i) is None
+    ]
+    if missing or wanted:
+        enc = Encoding(model, cfg, [])
+        goals: dict[str, bmc.Goal] = {
+            f"trigger:{t}": bmc.state_goal(
+                enc.d.all(TRIGGERS[t].holds(enc.sym, enc.pre)), TRIGGERS[t].holds
+            )
+            for t in missing
+        }
+        index = {inst.label: k for k, inst in enumerate(enc.instances)}
+        for inst in wanted:
+            goals[f"instance:{inst.label}"] = bmc.state_goal(
+                enc.guards[index[inst.label]], _enabled(inst)
+            )
+        what = f"vacuity guard: BMC for {len(goals)} triggers and transitions not yet seen"
+        res = bmc.search(enc, goals, vacuity_depth, on_depth=_depth_phase(what, vacuity_depth))
+        for name, r in res.reached.items():
+            kind, _, key = name.partition(":")
+            (cov.triggers if kind == "trigger" else cov.instances)[key] = r.trace
+    return cov
+
+
+def _enabled(inst: Instance) -> Callable[[Any, Any], bool]:
+    """The concrete test of the goal "``inst`` is enabled"."""
+
+    def test(m: Any, st: Any) -> bool:
+        return bool(m.fire(inst, st)[0])
+
+    return test
+
+
+def prove_and_cover(
+    model: ModelClass,
+    cfg: Config,
+    pids: Sequence[str],
+    depth: int,
+    max_k: int,
+    deep: Sequence[str],
+    helpers: Sequence[str],
+    triggers: Sequence[str],
+    vacuity_depth: int,
+    seed: int,
+) -> tuple[ProofResult, Coverage]:
+    return prove(model, cfg, pids, depth, max_k, deep, helpers), coverage(
+        model, cfg, triggers, vacuity_depth, seed
+    )
