@@ -44,12 +44,20 @@ EVENTS_MASK: Final = (1 << EVENTS_BITS) - 1
 """``_PY_EVAL_EVENTS_MASK`` (0xFF): a check point acts iff ``word & EVENTS_MASK``."""
 
 
-class Bit(enum.IntFlag):
+class Bit(enum.IntFlag, boundary=enum.STRICT):
     """The eval-breaker event bits, with CPython's values.
 
     Mirrors the ``_PY_*_BIT`` macros in Include/internal/pycore_ceval.h
     (CPython 3.13; ``JIT_INVALIDATE_COLD`` exists only from 3.14 and is never
     set or handled here).
+
+    A ``Bit`` is a combination of event bits, ``0`` to ``EVENTS_MASK``:
+    ``Bit(v)`` raises ValueError for any other ``v`` (``Bit(0x200)`` would be
+    an instrumentation version). ``~`` stays inside the mask; ``|`` and
+    ``^`` give a ``Bit`` when the result is inside the mask and the plain int
+    otherwise, so that ``word | Bit.CALLS_TO_DO`` for a word with version bits
+    is an int (the word with the bit), while ``word & Bit.CALLS_TO_DO`` is
+    always inside the mask and so a ``Bit``.
     """
 
     GIL_DROP_REQUEST = 1 << 0
@@ -60,6 +68,47 @@ class Bit(enum.IntFlag):
     EVAL_PLEASE_STOP = 1 << 5
     EXPLICIT_MERGE = 1 << 6
     JIT_INVALIDATE_COLD = 1 << 7
+
+    @classmethod
+    def _missing_(cls, value: object) -> Bit:
+        """Make a combination inside the mask; refuse anything else in one line."""
+        if isinstance(value, int) and 0 <= value <= EVENTS_MASK:
+            result: Bit = super()._missing_(int(value))  # Bit(False) holds 0, not False
+            return result
+        raise ValueError(
+            f"Bit: {value!r} is not a combination of eval-breaker bits"
+            f" (the event mask is {EVENTS_MASK:#x})"
+        )
+
+    # IntFlag's operators build ``Bit(result)``; outside the mask that would raise,
+    # so the result is the plain word instead. The override is deliberate: for an
+    # int operand the result is ``Bit | int``, not IntFlag's ``Self``.
+    @typing.overload  # type: ignore[override]
+    def __or__(self, other: Bit) -> Bit: ...
+    @typing.overload
+    def __or__(self, other: int) -> Bit | int: ...
+    def __or__(self, other: int) -> Bit | int:
+        if not isinstance(other, int):
+            return NotImplemented
+        return _bit_or_word(self._value_ | int(other))
+
+    @typing.overload  # type: ignore[override]
+    def __xor__(self, other: Bit) -> Bit: ...
+    @typing.overload
+    def __xor__(self, other: int) -> Bit | int: ...
+    def __xor__(self, other: int) -> Bit | int:
+        if not isinstance(other, int):
+            return NotImplemented
+        return _bit_or_word(self._value_ ^ int(other))
+
+    __ror__ = __or__  # type: ignore[assignment]
+    __rxor__ = __xor__  # type: ignore[assignment]
+    # ``&`` is IntFlag's: a Bit has no bit outside the mask, so neither has the result.
+
+
+def _bit_or_word(value: int) -> Bit | int:
+    """``value`` as a :class:`Bit` if it is inside the event mask, else the plain int."""
+    return Bit(value) if 0 <= value <= EVENTS_MASK else value
 
 
 def _check_bits(op: str, bits: object) -> int:

@@ -21,7 +21,7 @@ from impl.errors import GilProtocolError
 from impl.gil import GIL
 from impl.pending import Pending, PendingCall, check_callable
 from impl.signals import SignalState
-from impl.thread import AsyncExc, ThreadState
+from impl.thread import AsyncExc, ThreadState, check_tstate
 from impl.trace import Trace, TraceEvent
 
 _DROP = int(Bit.GIL_DROP_REQUEST)
@@ -48,6 +48,7 @@ class EvalBreaker:
     _signals: SignalState
 
     def _check_own(self, op: str, ts: ThreadState) -> None:
+        check_tstate(op, ts)
         if ts.interp is not self:
             raise ValueError(f"{op}: thread {ts.id} belongs to another interpreter")
 
@@ -84,6 +85,7 @@ class EvalBreaker:
         attach (``update_eval_breaker_for_thread``).
 
         Raises:
+            TypeError: ``ts`` is not a ThreadState.
             TypeError, ValueError: ``version`` is not a non-negative multiple of 256.
         """
         self._check_own("set_instrumentation_version", ts)
@@ -115,6 +117,7 @@ class EvalBreaker:
         only, and 3.14+ only): a set bit stays set, as in CPython 3.13.
 
         Raises:
+            TypeError: ``ts`` is not a ThreadState.
             GilProtocolError: ``ts`` does not hold the GIL.
         """
         self._check_holds("_Py_HandlePending", ts)
@@ -280,6 +283,7 @@ class EvalBreaker:
         * finally ``handling_thread`` is cleared.
 
         Raises:
+            TypeError: ``ts`` is not a ThreadState.
             GilProtocolError: ``ts`` does not hold the GIL.
         """
         self._check_holds("make_pending_calls", ts)
@@ -362,8 +366,8 @@ class EvalBreaker:
         for an instance.
 
         Raises:
-            TypeError: ``exc`` is neither ``None``, an exception class nor an
-                exception instance.
+            TypeError: ``ts`` is not a ThreadState, or ``exc`` is neither
+                ``None``, an exception class nor an exception instance.
         """
         self._check_own("set_async_exc", ts)
         _check_async_exc(exc)

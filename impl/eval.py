@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from impl.errors import GilProtocolError
-from impl.thread import ThreadState
+from impl.thread import ThreadState, check_tstate
 from impl.trace import TraceEvent
 
 
@@ -157,8 +157,10 @@ def run(ts: ThreadState, code: Code) -> object:
     of the instruction that checked.
 
     Raises:
+        TypeError: ``"eval: tstate must be a ThreadState, not T"``.
         GilProtocolError: ``"eval: thread N does not hold the GIL"``.
     """
+    check_tstate("eval", ts)
     if not ts.holds_gil:
         raise GilProtocolError(f"eval: thread {ts.id} does not hold the GIL")
     return _eval(ts, code)

@@ -13,17 +13,13 @@ the pending-call mutexes and each :class:`~impl.Breaker`'s lock come after.
 from __future__ import annotations
 
 import typing
-from typing import TYPE_CHECKING
 
 from impl.breaker import Bit
 from impl.errors import GilProtocolError, MustExit
 from impl.gil_state import GILState, interval_to_microseconds
-from impl.thread import Phase
+from impl.thread import Phase, ThreadState, check_tstate
 from impl.trace import TraceEvent
 from impl.waiters import BlockPoint
-
-if TYPE_CHECKING:
-    from impl.thread import ThreadState
 
 __all__ = ["GIL", "interval_to_microseconds"]
 
@@ -82,6 +78,7 @@ class GIL(GILState):
         raises. ``PyThread_exit_thread()`` is :class:`~impl.MustExit`.
 
         Raises:
+            TypeError: ``"take_gil: tstate must be a ThreadState, not T"``.
             GilProtocolError: ``"take_gil: thread N already holds the GIL"``.
             ValueError: ``ts`` belongs to an interpreter with another GIL.
             MustExit: the interpreter is finalizing and ``ts`` is not the
@@ -89,6 +86,9 @@ class GIL(GILState):
                 switch, having reset its own drop request, gh-96387; or after
                 acquiring, having released the GIL again).
         """
+        given: object = ts  # inlined check_tstate (no call on the fast path)
+        if not isinstance(given, ThreadState):
+            check_tstate("take_gil", given)
         interp = ts.interp
         if interp.gil is not self:
             raise ValueError(f"take_gil: thread {ts.id} belongs to an interpreter with another GIL")
@@ -259,6 +259,7 @@ class GIL(GILState):
         refuses a ``ts`` that does not hold the GIL.
 
         Raises:
+            TypeError: ``"drop_gil: tstate must be a ThreadState, not T"``.
             GilProtocolError: ``"drop_gil: GIL is not locked"``, or
                 ``"drop_gil: thread N does not hold the GIL"``.
         """
@@ -327,6 +328,7 @@ class GIL(GILState):
         request pending (gh-104341). ``ts`` ends in :attr:`Phase.EXITED`.
 
         Raises:
+            TypeError: ``"drop_gil: tstate must be a ThreadState, not T"``.
             GilProtocolError: ``"drop_gil: GIL is not locked"``, or
                 ``"drop_gil: thread N does not hold the GIL"``.
         """
@@ -336,6 +338,9 @@ class GIL(GILState):
 
     def _check_dropper(self, ts: ThreadState) -> None:
         """``drop_gil``'s check, strengthened: the GIL is locked and ``ts`` holds it."""
+        given: object = ts  # inlined check_tstate (no call on the fast path)
+        if not isinstance(given, ThreadState):
+            check_tstate("drop_gil", given)
         if not self._locked:
             raise GilProtocolError("drop_gil: GIL is not locked")
         if not ts.holds_gil or ts.interp.gil is not self:

@@ -136,6 +136,7 @@ class Interpreter(EvalBreaker):
         phase EXITED and must not be used again.
 
         Raises:
+            TypeError: ``ts`` is not a ThreadState.
             ValueError: ``ts`` belongs to another interpreter.
             GilProtocolError: ``ts`` does not hold the GIL.
         """

@@ -115,6 +115,16 @@ class ThreadState:
         return AllowThreads(self)
 
 
+def check_tstate(op: str, ts: object) -> None:
+    """Raise the TypeError for a ``ts`` that is not a :class:`ThreadState`.
+
+    Every public entry point that takes a thread state calls this (or inlines
+    its ``isinstance``) before it reads or changes anything.
+    """
+    if not isinstance(ts, ThreadState):
+        raise TypeError(f"{op}: tstate must be a ThreadState, not {type(ts).__name__}")
+
+
 @typing.final
 class AllowThreads:
     """The context manager returned by :meth:`ThreadState.allow_threads`."""

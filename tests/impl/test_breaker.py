@@ -1,10 +1,11 @@
-"""The eval-breaker word: bit values, accessors, bad input, atomicity."""
+"""The eval-breaker word: bit values, accessors, bad input, atomicity; Bit's range."""
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -139,3 +140,96 @@ def test_concurrent_set_clear_loses_no_bit() -> None:
         join_thread(t)
     assert failures == []
     assert b.load() == 0x7700
+
+
+# -- Bit: only combinations of event bits ------------------------------------------------
+def _bit_state() -> tuple[dict[str, Bit], list[int]]:
+    """The observable state of the Bit class: its members and the values it has made."""
+    return dict(Bit.__members__), sorted(Bit._value2member_map_)
+
+
+@pytest.mark.parametrize("value", [1 << 8, 1 << 9, 0x1FF, 0x300 | 0x04, -1, -0x100])
+def test_bit_refuses_a_value_outside_the_event_mask(value: int) -> None:
+    Bit(0x05)  # a composite made beforehand stays
+    before = _bit_state()
+    message = f"Bit: {value} is not a combination of eval-breaker bits (the event mask is 0xff)"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$") as info:
+        Bit(value)
+    assert info.value.__context__ is None  # one line: no "During handling..." chain
+    assert info.value.__cause__ is None
+    assert _bit_state() == before
+    assert value not in Bit._value2member_map_
+
+
+def test_bit_refuses_a_non_int_with_the_same_error() -> None:
+    before = _bit_state()
+    with pytest.raises(ValueError, match=r"^Bit: 'x' is not a combination of eval-breaker bits"):
+        Bit("x")  # type: ignore[arg-type]  # bad on purpose
+    assert _bit_state() == before
+
+
+def test_bit_accepts_every_combination_inside_the_mask() -> None:
+    for value in range(EVENTS_MASK + 1):
+        bit = Bit(value)
+        assert type(bit) is Bit
+        assert bit == value
+    assert type(Bit(False)._value_) is int  # not False, though False == 0
+
+
+W = 0x200  # a word with an instrumentation version and no event bit
+C, G = Bit.CALLS_TO_DO, Bit.GC_SCHEDULED
+
+
+OPERATIONS: list[tuple[str, Callable[[], int], int, type[int]]] = [
+    ("W | C", lambda: W | C, 0x204, int),
+    ("C | W", lambda: C | W, 0x204, int),
+    ("C | -1", lambda: C | -1, -1, int),
+    ("C | G", lambda: C | G, 0x14, Bit),
+    ("1 | C", lambda: 1 | C, 0x05, Bit),
+    ("W ^ C", lambda: W ^ C, 0x204, int),
+    ("C ^ 0x300", lambda: C ^ 0x300, 0x304, int),
+    ("C ^ G", lambda: C ^ G, 0x14, Bit),
+    ("C ^ C", lambda: C ^ C, 0, Bit),
+    ("0x204 & C", lambda: 0x204 & C, 0x04, Bit),
+    ("C & 0x300", lambda: C & 0x300, 0, Bit),
+    ("-1 & C", lambda: -1 & C, 0x04, Bit),
+    ("~C", lambda: ~C, 0xFB, Bit),
+    ("~Bit(0)", lambda: ~Bit(0), 0xFF, Bit),
+    ("~Bit(0xff)", lambda: ~Bit(0xFF), 0, Bit),
+    ("C + W", lambda: C + W, 0x204, int),
+]
+
+
+@pytest.mark.parametrize(
+    ("expr", "got", "expected", "expected_type"),
+    OPERATIONS,
+    ids=[row[0] for row in OPERATIONS],
+)
+def test_bit_operators_give_a_bit_inside_the_mask_and_the_plain_word_outside(
+    expr: str, got: Callable[[], int], expected: int, expected_type: type[int]
+) -> None:
+    before = _bit_state()
+    result = got()
+    assert result == expected
+    assert type(result) is expected_type, expr
+    assert (C.value, G.value) == (0x04, 0x10)  # the operands are untouched
+    assert dict(Bit.__members__) == before[0]
+
+
+def test_bit_operators_with_a_non_int_are_not_implemented() -> None:
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \|"):
+        C | 1.0  # type: ignore[operator]  # bad on purpose
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \^"):
+        "x" ^ C  # type: ignore[operator]  # bad on purpose
+
+
+def test_a_word_with_version_bits_keeps_working_with_a_breaker() -> None:
+    b = Breaker()
+    b.set_version(0x200)
+    b.set(C | G)
+    word = b.load()
+    assert word == 0x200 | C | G
+    assert b.is_set(word & C)  # word & Bit is a Bit, inside the mask
+    with pytest.raises(ValueError, match=r"^Breaker\.set: bits 0x204 are outside the event mask"):
+        b.set(W | C)  # an int word, refused by the breaker as any other int
+    assert b.load() == word
