@@ -78,12 +78,18 @@ def _prefix(consumed: set[int]) -> int:
 
 
 def replay_on_impl(trace: Trace, model: Model, impl_name: str = CORRECT) -> Replay:
-    """Play ``trace`` (a behaviour of ``model``) on the named implementation."""
+    """Play ``trace`` (a behaviour of ``model``) on the named implementation.
+
+    A trace of no steps is followed if impl starts where the model does.
+    """
     rows = [Row(k, _thread(inst), inst.label) for k, inst in enumerate(trace.steps, start=1)]
     pending = list(range(len(trace.steps)))  # indexes of the steps not run yet, in trace order
     consumed: set[int] = set()
     notes: list[str] = []
-    h = Lockstep(model, IMPLS[impl_name])
+    try:
+        h = Lockstep(model, IMPLS[impl_name])  # compares the start; closes itself if it raises
+    except Divergence as exc:
+        return Replay(DIVERGES, rows, [f"impl diverges before the first step: {exc}"])
     try:
         while pending:
             k = pending.pop(0)

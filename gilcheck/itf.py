@@ -43,25 +43,34 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"itf: cannot encode {value!r}")
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error names a value on one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _decode(template: Any, value: Any, where: str) -> Any:
     if isinstance(template, bool):
         if not isinstance(value, bool):
-            raise ItfError(f"itf: {where}: expected a boolean, got {value!r}")
+            raise ItfError(f"{where}: expected a boolean, got {_short(value)}")
         return value
     if isinstance(template, int):
         if not (isinstance(value, dict) and set(value) == {"#bigint"}):
-            raise ItfError(f"itf: {where}: expected {{'#bigint': ...}}, got {value!r}")
+            raise ItfError(f"{where}: expected {{'#bigint': ...}}, got {_short(value)}")
+        digits = value["#bigint"]
         try:
-            return int(value["#bigint"])
-        except ValueError as exc:
-            raise ItfError(f"itf: {where}: not an integer: {value['#bigint']!r}") from exc
+            if not isinstance(digits, str):
+                raise TypeError(digits)
+            return int(digits)
+        except (TypeError, ValueError) as exc:
+            raise ItfError(f"{where}: not an integer in a string: {_short(digits)}") from exc
     if dataclasses.is_dataclass(template) and not isinstance(template, type):
         if not isinstance(value, dict):
-            raise ItfError(f"itf: {where}: expected a record, got {value!r}")
+            raise ItfError(f"{where}: expected a record, got {_short(value)}")
         fields = {f.name for f in dataclasses.fields(template)}
         missing = fields - set(value)
         if missing:
-            raise ItfError(f"itf: {where}: missing fields {sorted(missing)}")
+            raise ItfError(f"{where}: missing fields {sorted(missing)}")
         return type(template)(
             **{
                 name: _decode(getattr(template, name), value[name], f"{where}.{name}")
@@ -70,12 +79,12 @@ def _decode(template: Any, value: Any, where: str) -> Any:
         )
     if isinstance(template, tuple):
         if not isinstance(value, list) or len(value) != len(template):
-            raise ItfError(f"itf: {where}: expected a sequence of {len(template)}, got {value!r}")
+            raise ItfError(f"{where}: expected a sequence of {len(template)}, got {_short(value)}")
         return tuple(
             _decode(t, v, f"{where}[{k}]")
             for k, (t, v) in enumerate(zip(template, value, strict=True))
         )
-    raise ItfError(f"itf: {where}: unexpected template {template!r}")  # pragma: no cover
+    raise ItfError(f"{where}: unexpected template {template!r}")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -140,31 +149,60 @@ def read_itf(path: Path, model_for: Any) -> ItfTrace:
 
     ``model_for(variant, config)`` builds the concrete model to decode against
     (``model.variants.concrete_model``). Raises :class:`ItfError` for a file that
-    is not such a trace, and ``model.trace.ReplayError`` if the model does not
-    have the trace as a behaviour.
+    is not such a trace (its message starts with the path), and
+    ``model.trace.ReplayError`` if the model does not have the trace as a
+    behaviour. A trace of the initial state alone (no steps) is a trace.
     """
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ItfError(f"itf: cannot read {path}: {exc}") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("states"), list) or not doc["states"]:
-        raise ItfError(f"itf: {path} has no states")
+    except OSError as exc:
+        raise ItfError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ItfError(f"{path}: not an ITF trace: not UTF-8 text ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise ItfError(f"{path}: not an ITF trace: not JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ItfError(f"{path}: not an ITF trace: JSON nested too deeply") from exc
+    try:
+        return _from_document(doc, model_for)
+    except ItfError as exc:
+        raise ItfError(f"{path}: not an ITF trace: {exc}") from exc
+
+
+def _from_document(doc: Any, model_for: Any) -> ItfTrace:
+    """The trace of an ITF document; :class:`ItfError` says (without the path) what is wrong."""
+    if not isinstance(doc, dict):
+        raise ItfError(f"the document is a JSON {_json_type(doc)}, not an object")
+    if not isinstance(doc.get("states"), list) or not doc["states"]:
+        raise ItfError('it has no states ("states" must be a non-empty list)')
     meta = doc.get("#meta", {})
+    if not isinstance(meta, dict):
+        raise ItfError(f'"#meta" is a JSON {_json_type(meta)}, not an object')
+    if not isinstance(meta.get("variant"), str):
+        raise ItfError('"#meta" has no "variant" (the name of the model variant, a string)')
+    if not isinstance(meta.get("config"), dict):
+        raise ItfError('"#meta" has no "config" (an object)')
+    prop = meta.get("property")
+    if prop is not None and not isinstance(prop, str):
+        raise ItfError(f'"#meta"\'s "property" is {_short(prop)}, not a string or null')
+    odd = {k: v for k, v in meta["config"].items() if type(v) is not int}
+    if odd:
+        raise ItfError(f'"#meta"\'s "config" has values that are not integers: {_short(odd)}')
     try:
         config = Config(**meta["config"])
-        variant = str(meta["variant"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ItfError(f"itf: {path}: #meta lacks a usable variant and config ({exc})") from exc
+    except (TypeError, ValueError) as exc:
+        raise ItfError(f'"#meta" has no usable "config" ({exc})') from exc
+    variant = meta["variant"]
     model = model_for(variant, config)
     template: State[bool, int] = model.initial()
     names = [f.name for f in dataclasses.fields(template)]
     states = []
     for k, item in enumerate(doc["states"]):
         if not isinstance(item, dict):
-            raise ItfError(f"itf: state {k} is not an object")
+            raise ItfError(f"state {k} is a JSON {_json_type(item)}, not an object")
         missing = [n for n in names if n not in item]
         if missing:
-            raise ItfError(f"itf: state {k} lacks variables {missing}")
+            raise ItfError(f"state {k} lacks the variables {missing}")
         states.append(
             type(template)(
                 **{n: _decode(getattr(template, n), item[n], f"state {k}.{n}") for n in names}
@@ -175,9 +213,11 @@ def read_itf(path: Path, model_for: Any) -> ItfTrace:
     for k, item in enumerate(doc["states"][1:], start=1):
         action = item.get("mbt::actionTaken")
         picks = item.get("mbt::nondetPicks", {})
+        if not isinstance(picks, dict):
+            raise ItfError(f'state {k}: "mbt::nondetPicks" is {_short(picks)}, not an object')
         candidates = [i for i in model.instances if i.action == action]
         if not candidates:
-            raise ItfError(f"itf: state {k}: unknown action {action!r}")
+            raise ItfError(f"state {k}: unknown action {_short(action)}")
         args = tuple(
             v if isinstance(v, str) else _decode(arg, v, f"state {k} picks.{n}")
             for arg, n, v in (
@@ -187,8 +227,20 @@ def read_itf(path: Path, model_for: Any) -> ItfTrace:
         )
         inst = next((i for i in candidates if i.args == args), None)
         if inst is None:
-            raise ItfError(f"itf: state {k}: no step {action}{args!r} in this model")
+            raise ItfError(f"state {k}: no step {action}{args!r} in this model")
         steps.append(by_label[inst.label])
     trace = Trace(tuple(states), tuple(steps))
     replay(model, trace)
-    return ItfTrace(variant, config, trace, meta.get("property"), meta)
+    return ItfTrace(variant, config, trace, prop, meta)
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), type(value).__name__)

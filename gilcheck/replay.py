@@ -22,14 +22,21 @@ with the name given, or a configuration ``impl`` cannot play; 151 the file is
 unreadable or not an ITF trace; 152 the trace is not a behaviour of its own
 model (the model refuses a step or reaches another state); 153 an internal
 error (a bug in gilcheck, not a verdict).
+
+A trace of the initial state alone is a behaviour too: impl follows it (exit 0)
+and the table says the trace has no steps. A reader that goes away
+(``| head -1``) ends the output, not the replay: stdout goes to devnull (the
+recipe of the ``signal`` module's "Note on SIGPIPE") and the exit code is the
+replay's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
@@ -58,6 +65,21 @@ def _model_for(variant: str, cfg: Config) -> Model:
 
 
 def print_table(result: Replay, out: TextIO) -> None:
+    if not result.rows:
+        print("the trace has no steps: only its initial state, where impl starts", file=out)
+    else:
+        _print_rows(result, out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    verdict = {
+        FOLLOWS: "impl follows the trace",
+        DIVERGES: "impl diverges from the trace",
+        UNSCHEDULABLE: "the harness cannot schedule this trace on impl",
+    }[result.status]
+    print(verdict, file=out)
+
+
+def _print_rows(result: Replay, out: TextIO) -> None:
     widths = [
         max(len(str(getattr(r, name))) for r in result.rows)
         for name in ("step", "thread", "action")
@@ -71,14 +93,17 @@ def print_table(result: Replay, out: TextIO) -> None:
             "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + f"  {r.outcome}",
             file=out,
         )
-    for note in result.notes:
-        print(f"note: {note}", file=out)
-    verdict = {
-        FOLLOWS: "impl follows the trace",
-        DIVERGES: "impl diverges from the trace",
-        UNSCHEDULABLE: "the harness cannot schedule this trace on impl",
-    }[result.status]
-    print(verdict, file=out)
+
+
+def _to_stdout(write: Callable[[TextIO], None]) -> None:
+    """``write(sys.stdout)`` and flush; if the reader has gone, stdout goes to devnull."""
+    try:
+        write(sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _fail(code: int, message: str) -> int:
@@ -151,7 +176,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(
             BAD_OPTION, f"{args.trace}: {exc}; --load the module that registers the variant"
         )
-    except (ItfError, OSError, ValueError, TypeError, KeyError) as exc:
+    except ItfError as exc:
         return _fail(UNREADABLE, f"{exc}")
     model = _model_for(itf.variant, itf.config)
     try:
@@ -159,12 +184,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigMismatch as exc:
         return _fail(BAD_OPTION, f"{args.trace}: {exc}")
     prop: Any = itf.property
-    print(
+    header = (
         f"replaying {args.trace} ({len(itf.trace)} steps of {itf.variant}"
         f"{f', violating {prop}' if prop else ''}) on impl {args.variant_impl}"
     )
+    _to_stdout(lambda out: print(header, file=out))
     result = replay_on_impl(itf.trace, model, args.variant_impl)
-    print_table(result, sys.stdout)
+    _to_stdout(lambda out: print_table(result, out))
     return result.status
 
 

@@ -39,6 +39,10 @@ run). The command, ``gilcheck soak``, is :mod:`gilcheck.soak`.
 from conformance.soak.gate import Gate
 from conformance.soak.load import Load
 from conformance.soak.spec import (
+    MAX_INTERVAL,
+    MAX_SECONDS,
+    MAX_THREADS,
+    MIN_INTERVAL,
     SIGNALS,
     AsyncPoke,
     CallbackFailure,
@@ -49,6 +53,10 @@ from conformance.soak.spec import (
 from conformance.soak.traffic import Traffic
 
 __all__ = [
+    "MAX_INTERVAL",
+    "MAX_SECONDS",
+    "MAX_THREADS",
+    "MIN_INTERVAL",
     "SIGNALS",
     "AsyncPoke",
     "CallbackFailure",

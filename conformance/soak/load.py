@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from conformance.soak.gate import Gate
-from conformance.soak.spec import LoadCounts, LoadSpec
+from conformance.soak.spec import MAX_THREADS, LoadCounts, LoadSpec
 from conformance.soak.traffic import Traffic
 from conformance.support import LONG_TIMEOUT, join_thread
 from conformance.tracecheck import Recorder, Stats, TraceChecker
@@ -28,6 +28,9 @@ class Load:
 
     Call :meth:`run` from the host's main thread (it installs real signal
     handlers). ``on_progress(load)`` is called from the checking loop.
+    :meth:`interrupt` (safe to call from a signal handler) ends the run early:
+    the threads stop at their next step, and what they logged is checked as if
+    the time were up.
     """
 
     def __init__(
@@ -37,8 +40,8 @@ class Load:
         on_progress: Callable[[Load], None] | None = None,
         checker: TraceChecker | None = None,
     ) -> None:
-        if not 1 <= spec.threads <= 16:
-            raise ValueError(f"soak: --threads must be from 1 to 16, not {spec.threads}")
+        if not 1 <= spec.threads <= MAX_THREADS:
+            raise ValueError(f"soak: --threads must be from 1 to {MAX_THREADS}, not {spec.threads}")
         self.spec = spec
         self.recorder = Recorder()
         self.interp = Interpreter(spec.interval, trace=self.recorder)
@@ -59,6 +62,8 @@ class Load:
         self.started = 0.0
         self.ended: float | None = None
         self.check_seconds = 0.0
+        self.interrupted: int | None = None
+        """The number of the signal that ended the run early (:meth:`interrupt`), if one did."""
 
     @property
     def stats(self) -> Stats:
@@ -73,6 +78,15 @@ class Load:
     @property
     def backlog(self) -> int:
         return len(self.recorder)
+
+    def interrupt(self, signum: int) -> None:
+        """Stop the run early, as if its time were up (``signum`` says why).
+
+        Only stores a number, which the checking loop polls: a signal handler
+        may call it at any point of the host's main thread, even while that
+        thread holds one of the locks the load's events use.
+        """
+        self.interrupted = signum
 
     def run(self) -> Stats:
         """Run the load, checking its log in batches; raise :class:`Unmatched` on a miss."""
@@ -123,7 +137,9 @@ class Load:
         """
         deadline = None if self.spec.seconds is None else self.started + self.spec.seconds
         while any(w.is_alive() for w in workers):
-            if deadline is not None and time.perf_counter() >= deadline:
+            if self.interrupted is not None or (
+                deadline is not None and time.perf_counter() >= deadline
+            ):
                 self.stop.set()
             if self.stop.is_set() or self.backlog >= self.spec.backlog:
                 self._park_all()

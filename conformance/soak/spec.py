@@ -12,6 +12,16 @@ SIGNALS: Final = tuple(
 )
 """The real signals used, ascending (so model signal k is ``SIGNALS[k]``)."""
 
+MAX_THREADS: Final = 16
+"""ThreadStates of a load, main included: from 1 to this (the model's limit)."""
+MAX_SECONDS: Final = 86_400.0
+"""The longest timed run, in seconds (a day)."""
+MIN_INTERVAL: Final = 1e-6
+"""The shortest switch interval, in seconds: impl stores it in whole microseconds."""
+MAX_INTERVAL: Final = 1.0
+"""The longest switch interval, in seconds: a longer one would seldom expire, so few forced
+switches would be checked."""
+
 
 class AsyncPoke(Exception):
     """The asynchronous exception the load posts (numbered, to match deliveries)."""

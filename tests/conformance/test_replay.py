@@ -8,14 +8,20 @@ the failing call, naming the breaker bit it sets and the mutant does not.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import pytest
 
 from conformance.broken_impls import NoResignalOnError
 from conformance.harness import LEAKED, Model, concrete_model
 from conformance.replay import DIVERGES, FOLLOWS, UNSCHEDULABLE
+from conformance.support import LONG_TIMEOUT
 from engines.verdicts import EXIT_INTERNAL
 from gilcheck import replay
 from gilcheck.itf import write_itf
@@ -24,6 +30,7 @@ from model.config import Config
 from model.properties import PROPERTIES
 from model.protocol import Cpython313
 from model.trace import Trace
+from tests.cli_helpers import ROOT, one_line, run_program
 from tests.model.mutants import PushAtHead
 
 Script = list[tuple[str, tuple[int | bool | str, ...]]]
@@ -285,3 +292,114 @@ def test_load_of_a_broken_module_exits_150_with_one_line(
     assert line.startswith(
         f"gilcheck replay: cannot load {module}: RuntimeError: the module refuses"
     )
+
+
+# -- the command as a program: an empty trace, files that are not ITF, a closed pipe -----------
+
+
+def test_a_trace_of_no_steps_is_followed(tmp_path: Path) -> None:
+    """The initial state alone is a behaviour of every model: impl starts in it."""
+    path = write(tmp_path, "cpython-3.13", [])
+    proc = run_program("replay", str(path))
+    assert proc.returncode == FOLLOWS, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"replaying {path} (0 steps of cpython-3.13) on impl cpython-3.13",
+        "the trace has no steps: only its initial state, where impl starts",
+        "impl follows the trace",
+    ]
+    assert proc.stderr == ""
+
+
+DELETE: Final = object()
+"""In :data:`NOT_ITF`: the value at the path is removed."""
+
+NOT_ITF: Final = [
+    (("states",), {"0": {}}, 'it has no states ("states" must be a non-empty list)'),
+    (("states", 1, "locked"), DELETE, "state 1 lacks the variables ['locked']"),
+    (("states", 0, "locked"), "yes", "state 0.locked: expected a boolean, got 'yes'"),
+    (("#meta", "variant"), DELETE, '"#meta" has no "variant" (the name of the model variant, '
+     "a string)"),
+    (("#meta",), [], '"#meta" is a JSON array, not an object'),
+    (("states", 1, "mbt::nondetPicks"), "t", 'state 1: "mbt::nondetPicks" is \'t\', not an '
+     "object"),
+    (("#meta", "config", "threads"), 1.5, '"#meta"\'s "config" has values that are not '
+     "integers: {'threads': 1.5}"),
+]  # fmt: skip
+"""Where a valid trace is spoilt, with what, and the reason the one line gives."""
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "reason"),
+    NOT_ITF,
+    ids=["states not a list", "a state missing a var", "a wrong-typed value",
+         "#meta without variant", "#meta not an object", "picks not an object",
+         "a config that is not integers"],
+)  # fmt: skip
+def test_a_json_file_that_is_not_an_itf_trace_exits_151_with_one_line(
+    tmp_path: Path, where: tuple[str | int, ...], value: object, reason: str
+) -> None:
+    path = write(tmp_path, "cpython-3.13", PUSH_TWICE)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    *parents, last = where
+    node = doc
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    proc = run_program("replay", str(path))
+    assert proc.returncode == UNREADABLE, proc.stdout + proc.stderr
+    assert one_line(proc.stderr) == f"gilcheck replay: {path}: not an ITF trace: {reason}"
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'[{"states": []}]', "not an ITF trace: the document is a JSON array, not an object"),
+        (b"\xff\xfe not text", "not an ITF trace: not UTF-8 text (invalid start byte)"),
+        (b"[" * 100_000 + b"]" * 100_000, "not an ITF trace: JSON nested too deeply"),
+        (None, "cannot read it: No such file or directory"),
+    ],
+    ids=["a list", "not UTF-8", "nested too deeply", "missing"],
+)
+def test_a_file_that_is_not_json_exits_151_with_one_line(
+    tmp_path: Path, content: bytes | None, reason: str
+) -> None:
+    path = tmp_path / "trace.itf.json"
+    if content is not None:
+        path.write_bytes(content)
+    proc = run_program("replay", str(path))
+    assert proc.returncode == UNREADABLE, proc.stdout + proc.stderr
+    assert one_line(proc.stderr) == f"gilcheck replay: {path}: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("impl", "status"),
+    [("no-resignal-on-error", FOLLOWS), ("cpython-3.13", DIVERGES)],
+)
+def test_a_reader_that_goes_away_ends_the_output_not_the_verdict(
+    tmp_path: Path, impl: str, status: int
+) -> None:
+    """``gilcheck replay ... | head -1``: stdout's reader is gone before anything is written
+    (the read end is closed first); the replay still exits with its verdict, no traceback."""
+    path = write(tmp_path, "no-resignal-on-error", LOST_WAKEUP)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gilcheck", "replay", str(path), "--variant-impl", impl],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=LONG_TIMEOUT,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == status, proc.stderr
+    assert proc.stderr == ""
