@@ -198,7 +198,7 @@ def coverage(
     random_walks(target, cov, walks=1500, length=100, seed=seed, triggers=triggers)
     missing = [t for t in triggers if t not in cov.triggers]
     wanted = [
-        i for i in target.instances if i.label not in cov.instances and dead_reason(i) is None
+        i for i in target.instances if i.label not in cov.instances and dead_reason(i, cfg) is None
     ]
     if missing or wanted:
         enc = Encoding(model, cfg, [])

@@ -73,7 +73,9 @@ def random_walks(
     """Seeded random walks from the initial state; records what they reach."""
     rng = random.Random(seed)
     names = [n for n in (TRIGGERS if triggers is None else triggers) if n not in cov.triggers]
-    wanted = [i for i in m.instances if i.label not in cov.instances and dead_reason(i) is None]
+    wanted = [
+        i for i in m.instances if i.label not in cov.instances and dead_reason(i, m.cfg) is None
+    ]
     for _ in range(walks):
         states = [m.initial()]
         steps: list[Instance] = []

@@ -19,7 +19,7 @@ from model.variants import variant_name
 
 ModelClass = type[Cpython313[Any, Any]]
 
-Status = Literal["proved", "violated", "bounded", "vacuous", "unchecked"]
+Status = Literal["proved", "violated", "bounded", "vacuous", "unchecked", "inapplicable"]
 Engine = Literal["z3", "explicit", "both"]
 
 EXIT_OK = 0
@@ -54,7 +54,10 @@ class Verdict:
 
     @property
     def as_expected(self) -> bool:
-        """Proved when expected to hold; violated when expected to be violated."""
+        """Proved when expected to hold; violated when expected to be violated; or not
+        applicable in this configuration (its trigger or witness needs more)."""
+        if self.status == "inapplicable":
+            return True
         return self.status == ("proved" if self.expected == "holds" else "violated")
 
 
@@ -72,6 +75,8 @@ class Report:
     instances_dead: list[str] = field(default_factory=list)
     """Transition instances never seen enabled that are not dead by design."""
     triggers_reached: int = 0
+    triggers_inapplicable: int = 0
+    """Triggers this configuration cannot have (a signal with ``signals=0``)."""
     instances_covered: int = 0
     instances_by_design: int = 0
     seconds: float = 0.0

@@ -40,7 +40,7 @@ from model.catalogue import Entry
 from model.config import Config
 from model.domain import CONCRETE
 from model.trace import Trace
-from model.triggers import dead_reason
+from model.triggers import TRIGGERS, dead_reason, not_applicable
 
 
 class _StopRun(Exception):
@@ -189,9 +189,11 @@ def _z3_run(
     cov: Coverage
     found: dict[str, tuple[Trace, str, float]]
     (proof, cov), found = results
-    report.verdicts = [_verdict(entries[p], proof, found, depth) for p in pids]
+    report.verdicts = [_verdict(entries[p], proof, found, depth, cfg) for p in pids]
+    # A trigger this configuration cannot have (a signal with --signals 0) is not applicable.
+    na = {t: why for t in triggers if (why := not_applicable(TRIGGERS[t].needs, cfg))}
     for t in triggers:
-        if t not in cov.triggers:
+        if t not in cov.triggers and t not in na:
             report.triggers_missing[t] = [p for p, e in entries.items() if t in e.triggers]
     for v in report.verdicts:
         needs = entries[v.id].triggers
@@ -200,10 +202,14 @@ def _z3_run(
             v.note = "proved, but the model never reaches " + ", ".join(
                 t for t in needs if t in report.triggers_missing
             )
+        elif v.status == "proved" and needs and all(t in na for t in needs):
+            v.status = "inapplicable"
+            v.note = "proved, but trivially here: " + "; ".join(f"{t} {na[t]}" for t in needs)
     target = model(cfg, CONCRETE)
     report.triggers_reached = len(cov.triggers)
+    report.triggers_inapplicable = len(na)
     for inst in target.instances if check_vacuity else ():
-        if dead_reason(inst) is not None:
+        if dead_reason(inst, cfg) is not None:
             report.instances_by_design += 1
         elif inst.label in cov.instances:
             report.instances_covered += 1
@@ -212,7 +218,11 @@ def _z3_run(
 
 
 def _verdict(
-    entry: Entry, proof: ProofResult, found: Mapping[str, tuple[Trace, str, float]], depth: int
+    entry: Entry,
+    proof: ProofResult,
+    found: Mapping[str, tuple[Trace, str, float]],
+    depth: int,
+    cfg: Config,
 ) -> Verdict:
     pid = entry.id
     base = Verdict(
@@ -237,6 +247,15 @@ def _verdict(
             trace=trace,
             note=note,
             seconds=seconds,
+        )
+    # The witness configuration is the smallest with the documented counterexample.
+    short = not_applicable(entry.witness.items(), cfg)
+    if entry.expected == "violated" and short is not None:
+        return dataclasses.replace(
+            base,
+            status="inapplicable",
+            engine="z3 bmc",
+            note=f"the documented counterexample {short} (its witness configuration)",
         )
     if entry.expected == "violated":
         return dataclasses.replace(

@@ -100,6 +100,8 @@ def _verdict_text(v: Verdict) -> str:
         return "vacuous"
     if v.status == "unchecked":
         return "not checked"
+    if v.status == "inapplicable":
+        return "not applicable"
     return f"bounded to {v.depth}"
 
 
@@ -152,7 +154,7 @@ def render_text(
             console.print(f"[yellow]{v.id}[/]: {v.note}")
         if v.status == "bounded" and v.cti is not None:
             _render_cti(console, v.cti)
-        elif v.status in ("bounded", "vacuous") and v.note:
+        elif v.status in ("bounded", "vacuous", "inapplicable") and v.note:
             # Every row that is not as expected says why (exit 14 explains itself).
             console.print(f"[yellow]{v.id}[/]: {v.note}")
     if report.triggers_missing:
@@ -169,7 +171,13 @@ def render_text(
         console.print(f"[red]vacuity guard: not completed ({report.ended})[/]")
     elif report.vacuity_checked:
         console.print(
-            f"vacuity guard: {report.triggers_reached} triggers reached; "
+            f"vacuity guard: {report.triggers_reached} triggers reached"
+            + (
+                f" ({report.triggers_inapplicable} not applicable here)"
+                if report.triggers_inapplicable
+                else ""
+            )
+            + "; "
             f"{report.instances_covered} transition instances seen enabled, "
             f"{report.instances_by_design} dead by design, "
             f"{len(report.instances_dead)} never enabled"

@@ -18,6 +18,7 @@ from typing import Any
 from model.actions import Instance
 from model.base import INTERP, MAIN, MAINQ
 from model.bits import Bit
+from model.config import Config
 from model.phases import Phase, Stage
 from model.state import NULL, State
 
@@ -31,19 +32,31 @@ class Trigger:
     description: str
     holds: Callable[[M, S], Any]
     """The trigger as a term of the model's domain."""
+    needs: tuple[tuple[str, int], ...] = ()
+    """(Config field, least value) without which no state can satisfy it: a signal
+    needs a signal, a hand-off or a wait needs a second thread."""
 
 
 TRIGGERS: dict[str, Trigger] = {}
 
+SIGNAL = (("signals", 1),)
+TWO_THREADS = (("threads", 2),)
+
 
 def _trigger(
-    name: str, description: str
+    name: str, description: str, needs: tuple[tuple[str, int], ...] = ()
 ) -> Callable[[Callable[[M, S], Any]], Callable[[M, S], Any]]:
     def deco(fn: Callable[[M, S], Any]) -> Callable[[M, S], Any]:
-        TRIGGERS[name] = Trigger(name, description, fn)
+        TRIGGERS[name] = Trigger(name, description, fn, needs)
         return fn
 
     return deco
+
+
+def not_applicable(needs: Iterable[tuple[str, int]], cfg: Config) -> str | None:
+    """Why a configuration cannot have what ``needs`` asks for ("needs signals >= 1"), or None."""
+    short = [f"{name} >= {least}" for name, least in needs if getattr(cfg, name) < least]
+    return f"needs {' and '.join(short)}" if short else None
 
 
 def _any_thread(m: M, s: S, f: Callable[[Any], Any]) -> Any:
@@ -68,12 +81,12 @@ def _nested(m: M, s: S) -> Any:
     return _any_thread(m, s, lambda th: m.d.eq(th.depth, 2))
 
 
-@_trigger("gil-handoff", "the GIL passes to another thread")
+@_trigger("gil-handoff", "the GIL passes to another thread", TWO_THREADS)
 def _handoff(m: M, s: S) -> Any:
     return m.d.le(1, s.switch_number)
 
 
-@_trigger("take-gil-wait", "a thread waits in take_gil")
+@_trigger("take-gil-wait", "a thread waits in take_gil", TWO_THREADS)
 def _take_wait(m: M, s: S) -> Any:
     return _any_thread(m, s, lambda th: m.d.eq(th.phase, Phase.TAKE_WAIT))
 
@@ -92,7 +105,7 @@ def _retake(m: M, s: S) -> Any:
     )
 
 
-@_trigger("drop-request", "the GIL holder has a drop request")
+@_trigger("drop-request", "the GIL holder has a drop request", TWO_THREADS)
 def _drop_request(m: M, s: S) -> Any:
     d = m.d
     return _any_thread(
@@ -102,7 +115,11 @@ def _drop_request(m: M, s: S) -> Any:
     )
 
 
-@_trigger("stale-drop-request", "a thread that does not hold the GIL still has a drop request")
+@_trigger(
+    "stale-drop-request",
+    "a thread that does not hold the GIL still has a drop request",
+    TWO_THREADS,
+)
 def _stale_drop(m: M, s: S) -> Any:
     d = m.d
     return _any_thread(
@@ -112,7 +129,11 @@ def _stale_drop(m: M, s: S) -> Any:
     )
 
 
-@_trigger("waiter-exits-after-request", "a waiter that requested a drop exits during finalization")
+@_trigger(
+    "waiter-exits-after-request",
+    "a waiter that requested a drop exits during finalization",
+    TWO_THREADS,
+)
 def _waiter_exits(m: M, s: S) -> Any:
     d = m.d
     return d.all(
@@ -121,17 +142,17 @@ def _waiter_exits(m: M, s: S) -> Any:
     )
 
 
-@_trigger("forced-switch-wait", "a dropper waits on switch_cond")
+@_trigger("forced-switch-wait", "a dropper waits on switch_cond", TWO_THREADS)
 def _switch_wait(m: M, s: S) -> Any:
     return _any_thread(m, s, lambda th: m.d.eq(th.phase, Phase.SWITCH_WAIT))
 
 
-@_trigger("spurious-switch-wake", "a switch_cond wait ends before any switch")
+@_trigger("spurious-switch-wake", "a switch_cond wait ends before any switch", TWO_THREADS)
 def _spurious(m: M, s: S) -> Any:
     return _any_thread(m, s, lambda th: th.spurious_wake)
 
 
-@_trigger("finalizing-waiter", "a thread waits in take_gil while finalization runs")
+@_trigger("finalizing-waiter", "a thread waits in take_gil while finalization runs", TWO_THREADS)
 def _fin_waiter(m: M, s: S) -> Any:
     d = m.d
     return d.all(
@@ -141,7 +162,9 @@ def _fin_waiter(m: M, s: S) -> Any:
 
 
 @_trigger(
-    "finalizing-acquirer-exits", "a thread takes the GIL during finalization and exits (bpo-36475)"
+    "finalizing-acquirer-exits",
+    "a thread takes the GIL during finalization and exits (bpo-36475)",
+    TWO_THREADS,
 )
 def _fin_acquirer(m: M, s: S) -> Any:
     d = m.d
@@ -167,12 +190,12 @@ def _gc(m: M, s: S) -> Any:
     return _any_thread(m, s, lambda th: m.d.bhas(th.breaker, Bit.GC_SCHEDULED))
 
 
-@_trigger("signal-tripped", "a signal is tripped")
+@_trigger("signal-tripped", "a signal is tripped", SIGNAL)
 def _tripped(m: M, s: S) -> Any:
     return m.d.any(*s.tripped)
 
 
-@_trigger("drop-honoured", "a pass is about to honour a drop request")
+@_trigger("drop-honoured", "a pass is about to honour a drop request", TWO_THREADS)
 def _drop_stage(m: M, s: S) -> Any:
     return _any_frame(m, s, Stage.DROP)
 
@@ -189,12 +212,12 @@ def _callback(m: M, s: S) -> Any:
     return _any_frame(m, s, Stage.CALLBACK_INTERP, Stage.CALLBACK_MAIN)
 
 
-@_trigger("signal-handler-runs", "a Python signal handler runs")
+@_trigger("signal-handler-runs", "a Python signal handler runs", SIGNAL)
 def _handler(m: M, s: S) -> Any:
     return _any_frame(m, s, Stage.HANDLER)
 
 
-@_trigger("signal-handler-fails", "a Python signal handler runs (it may then raise)")
+@_trigger("signal-handler-fails", "a Python signal handler runs (it may then raise)", SIGNAL)
 def _handler_fails(m: M, s: S) -> Any:
     return _any_frame(m, s, Stage.HANDLER)
 
@@ -274,7 +297,7 @@ def _main_drained(m: M, s: S) -> Any:
     return d.all(d.lt(0, s.main_q.npending), _any_frame(m, s, Stage.DRAIN_MAIN, threads=[MAIN]))
 
 
-@_trigger("signal-during-scan", "a signal arrives while the main thread scans the handlers")
+@_trigger("signal-during-scan", "a signal arrives while the main thread scans the handlers", SIGNAL)
 def _sig_scan(m: M, s: S) -> Any:
     d = m.d
     return d.all(
@@ -283,7 +306,7 @@ def _sig_scan(m: M, s: S) -> Any:
     )
 
 
-@_trigger("signal-during-drain", "a signal arrives while pending calls are drained")
+@_trigger("signal-during-drain", "a signal arrives while pending calls are drained", SIGNAL)
 def _sig_drain(m: M, s: S) -> Any:
     d = m.d
     return d.all(d.any(*(d.ne(st, 0) for st in s.trip_stage)), d.ne(s.handling_thread, NULL))
@@ -294,11 +317,15 @@ def _sig_drain(m: M, s: S) -> Any:
 
 @dataclass(frozen=True)
 class Dead:
-    """Instances of ``action`` that no state of CPython 3.13 enables, and why."""
+    """Instances of ``action`` that no state of CPython 3.13 enables, and why.
+
+    With ``below``, only in a configuration whose field is below the value.
+    """
 
     action: str
     when: Callable[[Instance], bool]
     reason: str
+    below: tuple[str, int] | None = None
 
 
 DEAD_BY_DESIGN: tuple[Dead, ...] = (
@@ -327,11 +354,41 @@ DEAD_BY_DESIGN: tuple[Dead, ...] = (
         )
         for a in ("make_pending_calls", "pop_pending_call", "drain_done", "callback_return")
     ),
+    *(
+        Dead(a, lambda i: True, "with one thread nobody waits for the GIL", ("threads", 2))
+        for a in ("take_gil_wake", "switch_wake", "handle_drop_request")
+    ),
+    Dead(
+        "make_pending_calls_hand_off",
+        lambda i: i.args[1] == 0,
+        "with one thread an outer pass has no other thread to hand the calls to "
+        "(a nested one can hand them to itself: INV-NO-LOST-WAKEUP-STRICT)",
+        ("threads", 2),
+    ),
+    *(
+        Dead(a, lambda i: True, "with no signal no handler runs", ("signals", 1))
+        for a in ("handle_signals", "scan_done", "handler_return")
+    ),
+    *(
+        Dead(
+            a,
+            lambda i: i.args[0] == MAIN and i.args[1] == 1,
+            "with no signal the main thread too nests a pass only inside its own callback, "
+            "where handling_thread is itself",
+            ("signals", 1),
+        )
+        for a in ("make_pending_calls", "pop_pending_call", "drain_done", "callback_return")
+    ),
 )
 
 
-def dead_reason(inst: Instance) -> str | None:
+def dead_reason(inst: Instance, cfg: Config | None = None) -> str | None:
+    """Why ``inst`` is never enabled (in ``cfg``, if given), or None if it must be."""
     for dead in DEAD_BY_DESIGN:
+        if dead.below is not None:
+            field, least = dead.below
+            if cfg is None or getattr(cfg, field) >= least:
+                continue
         if dead.action == inst.action and dead.when(inst):
             return dead.reason
     return None

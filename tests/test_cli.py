@@ -77,8 +77,8 @@ def test_bad_option_exits_150_with_one_line(
         (["--threads", "17"], "threads must be in 1..16, got 17"),
         (["--interp-capacity", "2", "--interp-maxloop", "3"], "interp_maxloop must be in 0..2"),
         (["--signals", "-1"], "signals must be in 0..8, got -1"),
-        (["--liveness-bound", "0"], "liveness_bound must be at least 1"),
-        (["--max-k", "0"], "--max-k >= 1"),
+        (["--liveness-bound", "0"], "--liveness-bound must be in 1..16, got 0"),
+        (["--max-k", "0"], "--max-k must be in 1..20, got 0"),
     ],
 )
 def test_bad_config_exits_150_naming_the_condition(
