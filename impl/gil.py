@@ -222,29 +222,6 @@ class GIL(GILState):
         """``locked`` read again after a wait (a call, so the loop condition is not assumed)."""
         return self._locked
 
-    def _wait_for_gil(self, ts: ThreadState, saved_switchnum: int, interval: int) -> bool:
-        """One ``COND_TIMED_WAIT(gil->cond, gil->mutex, interval, timed_out)``."""
-        trace = self._trace
-        observer = self._observer
-        if trace is not None:
-            trace(
-                TraceEvent(
-                    "take_gil.wait",
-                    ts.id,
-                    {"saved_switch_number": saved_switchnum, "interval_us": interval},
-                )
-            )
-        if observer is not None:
-            observer.on_block(ts, BlockPoint.TAKE_GIL)
-        self._cond_waiters += 1
-        try:
-            timed_out = self._waiter.timed_wait(ts, self._cond, interval * 1e-6)
-        finally:
-            self._cond_waiters -= 1
-        if observer is not None:
-            observer.on_wake(ts, BlockPoint.TAKE_GIL, timed_out)
-        return timed_out
-
     def release(self, ts: ThreadState) -> None:
         """Drop the GIL held by ``ts``; honour a pending drop request by forced switching.
 
@@ -288,34 +265,6 @@ class GIL(GILState):
                 breaker._clear(_DROP)
                 self._switch_wait(ts)
             ts.phase = Phase.DETACHED
-
-    def _switch_wait(self, ts: ThreadState) -> None:
-        """The single ``COND_WAIT(gil->switch_cond, gil->switch_mutex)``.
-
-        NOTE (CPython): if the wait did not atomically start when the mutex is
-        released, another thread could take and drop the GIL and signal before
-        we wait. ``Condition.wait`` (and :class:`ControlledWaiter`) register the
-        waiter before releasing the lock.
-        """
-        trace = self._trace
-        observer = self._observer
-        ts.phase = Phase.SWITCH_WAIT
-        if trace is not None:
-            trace(TraceEvent("drop_gil.switch_wait", ts.id))
-        if observer is not None:
-            observer.on_block(ts, BlockPoint.SWITCH_COND)
-        self._switch_waiters += 1
-        try:
-            self._waiter.wait(ts, self._switch_cond)
-        finally:
-            self._switch_waiters -= 1
-            ts.phase = Phase.RELEASING
-        if observer is not None:
-            observer.on_wake(ts, BlockPoint.SWITCH_COND, False)
-        if trace is not None:
-            trace(
-                TraceEvent("drop_gil.switch_wake", ts.id, {"switched": self._last_holder is not ts})
-            )
 
     def release_final(self, ts: ThreadState) -> None:
         """``ts`` drops the GIL for the last time; it is gone afterwards.

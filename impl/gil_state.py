@@ -4,7 +4,8 @@ Mirrors Include/internal/pycore_gil.h and ``create_gil()`` in
 Python/ceval_gil.c, and ``sys_getswitchinterval_impl()`` /
 ``sys_setswitchinterval_impl()`` in Python/sysmodule.c (CPython 3.13, default
 build). :class:`GILState` is the base of :class:`impl.gil.GIL`: it holds the
-fields and reads them; the protocol steps (``take_gil``, ``drop_gil``) are in
+fields, reads them and has the two condition waits (where the waiter and
+observer hooks act); the protocol steps (``take_gil``, ``drop_gil``) are in
 :mod:`impl.gil`.
 
 Locks, and what they protect (same split as CPython)::
@@ -32,8 +33,9 @@ import typing
 from typing import TYPE_CHECKING
 
 from impl.breaker import Bit
-from impl.trace import Trace
-from impl.waiters import Observer, RealWaiter, Waiter
+from impl.thread import Phase
+from impl.trace import Trace, TraceEvent
+from impl.waiters import BlockPoint, Observer, RealWaiter, Waiter
 
 if TYPE_CHECKING:
     from impl.interpreter import Interpreter
@@ -86,7 +88,8 @@ class GILState:
     """The fields of a :class:`~impl.gil.GIL` (``struct _gil_runtime_state``) and their readers.
 
     ``__init__`` is ``create_gil()``; the arguments are documented on
-    :class:`~impl.gil.GIL`. Holds no protocol step of its own.
+    :class:`~impl.gil.GIL`. Holds no protocol step of its own, only the two
+    waits that ``take_gil`` and ``drop_gil`` block in.
     """
 
     __slots__ = (
@@ -182,3 +185,55 @@ class GILState:
     def interval_us(self) -> int:
         """``gil->interval``: the stored switch interval in whole microseconds."""
         return self._interval
+
+    # -- the two blocking points (through the waiter and observer hooks) -----------------
+    def _wait_for_gil(self, ts: ThreadState, saved_switchnum: int, interval: int) -> bool:
+        """One ``COND_TIMED_WAIT(gil->cond, gil->mutex, interval, timed_out)``."""
+        trace = self._trace
+        observer = self._observer
+        if trace is not None:
+            trace(
+                TraceEvent(
+                    "take_gil.wait",
+                    ts.id,
+                    {"saved_switch_number": saved_switchnum, "interval_us": interval},
+                )
+            )
+        if observer is not None:
+            observer.on_block(ts, BlockPoint.TAKE_GIL)
+        self._cond_waiters += 1
+        try:
+            timed_out = self._waiter.timed_wait(ts, self._cond, interval * 1e-6)
+        finally:
+            self._cond_waiters -= 1
+        if observer is not None:
+            observer.on_wake(ts, BlockPoint.TAKE_GIL, timed_out)
+        return timed_out
+
+    def _switch_wait(self, ts: ThreadState) -> None:
+        """The single ``COND_WAIT(gil->switch_cond, gil->switch_mutex)``.
+
+        NOTE (CPython): if the wait did not atomically start when the mutex is
+        released, another thread could take and drop the GIL and signal before
+        we wait. ``Condition.wait`` (and :class:`ControlledWaiter`) register the
+        waiter before releasing the lock.
+        """
+        trace = self._trace
+        observer = self._observer
+        ts.phase = Phase.SWITCH_WAIT
+        if trace is not None:
+            trace(TraceEvent("drop_gil.switch_wait", ts.id))
+        if observer is not None:
+            observer.on_block(ts, BlockPoint.SWITCH_COND)
+        self._switch_waiters += 1
+        try:
+            self._waiter.wait(ts, self._switch_cond)
+        finally:
+            self._switch_waiters -= 1
+            ts.phase = Phase.RELEASING
+        if observer is not None:
+            observer.on_wake(ts, BlockPoint.SWITCH_COND, False)
+        if trace is not None:
+            trace(
+                TraceEvent("drop_gil.switch_wake", ts.id, {"switched": self._last_holder is not ts})
+            )
