@@ -24,6 +24,8 @@ from impl.waiters import BlockPoint
 __all__ = ["GIL", "interval_to_microseconds"]
 
 _DROP = int(Bit.GIL_DROP_REQUEST)
+_RELEASING = Phase.RELEASING
+_DETACHED = Phase.DETACHED
 
 
 @typing.final
@@ -240,13 +242,18 @@ class GIL(GILState):
             GilProtocolError: ``"drop_gil: GIL is not locked"``, or
                 ``"drop_gil: thread N does not hold the GIL"``.
         """
-        self._check_dropper(ts)
+        # The holder is last_holder (a checked ThreadState of this GIL) and its
+        # holds_gil implies locked; anything else goes through the full check.
+        if self._last_holder is not ts or not ts.holds_gil:
+            self._check_dropper(ts)
         # Sub-interpreter support in CPython (PyThreadState_Swap); a no-op here.
         self._last_holder = ts
-        with self._mutex:  # drop_gil_impl()
+        mutex = self._mutex
+        mutex.acquire()  # drop_gil_impl()
+        try:
             self._locked = False
             ts.holds_gil = False
-            ts.phase = Phase.RELEASING
+            ts.phase = _RELEASING
             if self._cond_waiters:
                 self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
             lin = self._lin
@@ -254,10 +261,12 @@ class GIL(GILState):
                 with lin:
                     if self._trace is not None:
                         self._trace(TraceEvent("drop_gil", ts.id, {"final_release": False}))
+        finally:
+            mutex.release()
 
         breaker = ts.breaker
         if not breaker._events & _DROP:
-            ts.phase = Phase.DETACHED
+            ts.phase = _DETACHED
             return
         with self._switch_mutex:
             # Not switched yet => wait.
