@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing
 
-from impl.breaker import Bit
+from impl.breaker import EVENTS_MASK, Bit
 from impl.errors import GilProtocolError, MustExit
 from impl.gil_state import GILState, interval_to_microseconds
 from impl.thread import Phase, ThreadState, check_tstate
@@ -24,6 +24,9 @@ from impl.waiters import BlockPoint
 __all__ = ["GIL", "interval_to_microseconds"]
 
 _DROP = int(Bit.GIL_DROP_REQUEST)
+_CALLS = int(Bit.CALLS_TO_DO)
+_VERSION_BITS = ~EVENTS_MASK
+_HOLDING = Phase.HOLDING
 _RELEASING = Phase.RELEASING
 _DETACHED = Phase.DETACHED
 
@@ -79,6 +82,15 @@ class GIL(GILState):
         Deviates: CPython deadlocks when the holder takes the GIL again; this
         raises. ``PyThread_exit_thread()`` is :class:`~impl.MustExit`.
 
+        Fast path (untraced, ``ts`` is ``last_holder``, the GIL is free): one
+        critical section of ``mutex`` and no ``switch_mutex``, observably the
+        general path. With ``locked`` 0 under ``mutex`` nobody holds the GIL,
+        so ``last_holder`` and ``finalizing`` cannot change; ``last_holder`` is
+        only ever a ThreadState of this GIL that passed the argument checks;
+        being ``ts`` already, no ``switch_number`` bump and no write that
+        ``switch_mutex`` orders against drop_gil; with no switch waiter the
+        general path sends no ``COND_SIGNAL``. Else the general path runs.
+
         Raises:
             TypeError: ``"take_gil: tstate must be a ThreadState, not T"``.
             GilProtocolError: ``"take_gil: thread N already holds the GIL"``.
@@ -88,6 +100,32 @@ class GIL(GILState):
                 switch, having reset its own drop request, gh-96387; or after
                 acquiring, having released the GIL again).
         """
+        if self._lin is None:
+            mutex = self._mutex
+            mutex.acquire()
+            try:
+                # `is ts` stands for the argument checks; not locked: not holds_gil.
+                if self._last_holder is ts and not self._locked and not self._switch_waiters:
+                    interp = ts.interp
+                    if interp._finalizing is None:
+                        self._locked = True
+                        ts.holds_gil = True
+                        ts.phase = _HOLDING
+                        breaker = ts.breaker
+                        if breaker._events & _DROP:
+                            breaker._clear(_DROP)
+                        # interp._update_eval_breaker_for_thread(ts), inlined.
+                        if interp.pending._calls or (ts.is_main and interp.pending_main._calls):
+                            breaker._set(_CALLS)
+                        if breaker._value & _VERSION_BITS != interp._instrumentation_version:
+                            breaker._copy_version(interp._instrumentation_version)
+                        return
+            finally:
+                mutex.release()
+        self._take_gil(ts)
+
+    def _take_gil(self, ts: ThreadState) -> None:
+        """Mirrors ``take_gil()`` (CPython 3.13) whole: :meth:`acquire`'s general path."""
         given: object = ts  # inlined check_tstate (no call on the fast path)
         if not isinstance(given, ThreadState):
             check_tstate("take_gil", given)
