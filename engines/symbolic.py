@@ -11,14 +11,27 @@ on symbolic states (see :mod:`engines.encoding`).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from typing import Any, final
 
 import z3
 
 from model.bits import WORD_BITS
 from model.domain import fieldwise_ite
+from model.leaves import flatten, leaf_paths, unflatten
+
+__all__ = [
+    "Term",
+    "Z3Domain",
+    "concretize",
+    "equal_states",
+    "flatten",
+    "fresh_state",
+    "leaf_paths",
+    "lift",
+    "make_var",
+    "unflatten",
+    "value_of",
+]
 from model.state import State
 
 Term = Any
@@ -161,64 +174,6 @@ def _plain(x: Any) -> Any:
 
 
 # -- states of variables ------------------------------------------------------------------
-
-
-def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any, str]]:
-    """(path, leaf, sort) for every scalar of a concrete state, in a fixed order."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            sort = f.metadata.get("sort", "int")
-            yield from _leaves_sorted(
-                getattr(value, f.name), f"{path}.{f.name}" if path else f.name, sort
-            )
-    else:  # pragma: no cover - states are dataclasses
-        raise TypeError(f"not a state: {value!r}")
-
-
-def _leaves_sorted(value: Any, path: str, sort: str) -> Iterator[tuple[str, Any, str]]:
-    if sort == "array":
-        yield path, value, f"array[{len(value)}]" if isinstance(value, tuple) else sort
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        yield from _leaves(value, path)
-    elif isinstance(value, tuple):
-        for k, item in enumerate(value):
-            yield from _leaves_sorted(item, f"{path}[{k}]", sort)
-    else:
-        yield path, value, sort
-
-
-def leaf_paths(template: State[Any, Any]) -> list[tuple[str, str]]:
-    """(path, sort) of every scalar of a state shaped like ``template``."""
-    return [(p, sort) for p, _, sort in _leaves(template, "")]
-
-
-def flatten(state: State[Any, Any]) -> list[Any]:
-    """The scalars of ``state`` in :func:`leaf_paths` order."""
-    return [leaf for _, leaf, _ in _leaves(state, "")]
-
-
-def unflatten(template: State[Any, Any], leaves: list[Any]) -> State[Any, Any]:
-    """A state shaped like ``template`` whose leaves are ``leaves``, in order."""
-    it = iter(leaves)
-
-    def build(value: Any, sort: str) -> Any:
-        if sort == "array":
-            return next(it)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return type(value)(
-                **{
-                    f.name: build(getattr(value, f.name), f.metadata.get("sort", "int"))
-                    for f in dataclasses.fields(value)
-                }
-            )
-        if isinstance(value, tuple):
-            return tuple(build(v, sort) for v in value)
-        return next(it)
-
-    out = build(template, "state")
-    if next(it, None) is not None:
-        raise ValueError("unflatten: too many leaves for the template")
-    return out  # type: ignore[no-any-return]
 
 
 def make_var(d: Z3Domain, name: str, sort: str) -> Term:

@@ -4,7 +4,7 @@ The map (README, "Architecture")::
 
     gilcheck     the command: cli, reports, ITF          imports everything below
     conformance  where model and impl meet                imports model, impl
-    engines      z3, BMC, k-induction, explicit search    imports model
+    engines      z3, numpy, BMC, k-induction, search      imports model
     model        the protocol, written once, pure         imports itself only
     impl         the threaded implementation              imports itself only
 
@@ -61,11 +61,11 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
 THIRD_PARTY: Mapping[str, frozenset[str]] = {
     "model": frozenset(),
     "impl": frozenset(),
-    "engines": frozenset({"z3"}),
+    "engines": frozenset({"z3", "numpy"}),
     # CPython's own test modules: the cross-check drives a real CPython's pending calls.
     "conformance": frozenset({"hypothesis", "_testcapi", "_testinternalcapi"}),
     "gilcheck": frozenset({"rich"}),
-    "benchmarks": frozenset({"rich", "hypothesis", "z3"}),
+    "benchmarks": frozenset({"rich", "hypothesis", "z3", "numpy"}),
 }
 """Package -> the libraries outside the standard library its modules may import."""
 

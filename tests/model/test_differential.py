@@ -1,4 +1,4 @@
-"""The concrete and the z3 interpretation of the model take the same steps.
+"""The three interpretations of the model take the same steps: Python values, z3, arrays.
 
 Issue 2, section 3: over many random concrete states (well typed, not
 necessarily reachable) the concrete step (``fire`` over Python values) and the
@@ -7,6 +7,10 @@ the lifted concrete state) agree on every action instance's enabledness and,
 when it is enabled, on every leaf of the successor (queue arrays: their first
 ``capacity`` entries). The same holds for every catalogue property: the
 concrete ``holds`` and z3's ``property_term`` give the same truth value.
+
+The array interpretation (:mod:`engines.vector`) fires each instance once on a
+whole batch of such states; per state it must agree with the concrete step,
+and on the batch's first state with z3's as well.
 
 The symbolic side is built once per configuration: each instance fired on
 ``Encoding.pre`` and each property as a term over ``pre``/``post``. A state is
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pytest
 import z3
 from hypothesis import given
@@ -28,7 +33,9 @@ from hypothesis import strategies as st
 
 from engines.encoding import Encoding
 from engines.explicit import explore
+from engines.rows import Layout
 from engines.symbolic import Term, flatten, leaf_paths, lift, unflatten, value_of
+from engines.vector import ARRAY
 from model.actions import Instance
 from model.config import Config
 from model.domain import CONCRETE
@@ -237,3 +244,82 @@ def test_concrete_and_z3_properties_agree(
         if concrete != z3_value:
             states = f"pre = {show(it, pre)}" + (f"; post = {show(it, post)}" if prop.step else "")
             pytest.fail(f"{pid}: concretely {concrete}, by z3 {z3_value}, in {states}")
+
+
+# -- the third interpretation: batches of states as arrays -----------------------------------
+
+
+@st.composite
+def config_and_batch(draw: st.DrawFn) -> tuple[Config, list[ConcreteState]]:
+    cfg = draw(st.sampled_from(CONFIGS))
+    return cfg, draw(st.lists(pre_states(cfg), min_size=1, max_size=24))
+
+
+def _array_model(cfg: Config) -> tuple[Cpython313[Any, Any], Layout]:
+    return Cpython313(cfg, ARRAY), Layout.of(interpretations(cfg).template)
+
+
+@given(config_and_batch())
+def test_array_steps_agree_with_concrete_and_z3(case: tuple[Config, list[ConcreteState]]) -> None:
+    """Every instance fired once on a batch: per state, the concrete guard and
+    successor; for the batch's first state, z3's too (three interpretations, one state)."""
+    cfg, batch = case
+    it = interpretations(cfg)
+    array, layout = _array_model(cfg)
+    block = layout.block(batch)
+    first = plug(it, batch[0], batch[0])
+    first_values = flatten(batch[0])
+    for inst, guard_term, post_leaves in zip(it.instances, it.guards, it.post_leaves, strict=True):
+        guard, post = array.fire(inst, layout.batch(block))
+        mask = np.broadcast_to(guard, (len(batch),))
+        posts = layout.pack(post, len(batch)) if post is not None else None
+        for j, pre in enumerate(batch):
+            c_guard, c_post = it.concrete.fire(inst, pre)
+            if bool(mask[j]) != c_guard:
+                pytest.fail(
+                    f"{inst.label} in {show(it, pre)}: enabled concretely: {c_guard}, "
+                    f"by the arrays: {bool(mask[j])}"
+                )
+            if c_guard:
+                assert posts is not None
+                assert c_post is not None
+                a_post = layout.state(posts, j)
+                if a_post != c_post:
+                    leaves = "; ".join(
+                        f"{p}: concrete {a!r}, arrays {b!r}"
+                        for p, a, b in diff_states(c_post, a_post)
+                    )
+                    pytest.fail(
+                        f"{inst.label} in {show(it, pre)}: the successors differ at {leaves}"
+                    )
+        if truth(first, guard_term) != bool(mask[0]):
+            pytest.fail(
+                f"{inst.label} in {show(it, batch[0])}: z3 and the arrays disagree on the guard"
+            )
+        if mask[0] and post_leaves is not None and posts is not None:
+            assert successor(it, first, first_values, post_leaves) == layout.state(posts, 0)
+
+
+@given(config_and_batch())
+def test_array_properties_agree_with_concrete_and_z3(
+    case: tuple[Config, list[ConcreteState]],
+) -> None:
+    """Every property on a batch (step properties on (state, next state of the batch))."""
+    cfg, batch = case
+    it = interpretations(cfg)
+    array, layout = _array_model(cfg)
+    posts = [*batch[1:], batch[0]]
+    pre_b, post_b = layout.batch(layout.block(batch)), layout.batch(layout.block(posts))
+    first = plug(it, batch[0], posts[0])
+    for pid, prop in PROPERTIES.items():
+        values = np.broadcast_to(
+            prop.holds(array, pre_b, post_b if prop.step else None), (len(batch),)
+        )
+        for j, (pre, post) in enumerate(zip(batch, posts, strict=True)):
+            concrete = bool(prop.holds(it.concrete, pre, post if prop.step else None))
+            if concrete != bool(values[j]):
+                pytest.fail(
+                    f"{pid}: concretely {concrete}, by the arrays {bool(values[j])}, "
+                    f"in {show(it, pre)}"
+                )
+        assert truth(first, it.properties[pid]) == bool(values[0]), pid
