@@ -9,14 +9,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import Any, Final, Generic
+from typing import Any, ClassVar, Final, Generic
 
 from model.actions import Instance, Params, instances_of
 from model.bits import EVENTS_MASK, Bit
 from model.config import Config
 from model.domain import B, Domain, I, Terms, replace_at
 from model.phases import BODY_STAGES, Phase, Stage
+from model.quotient import quotient
 from model.state import Frame, State, ThreadState, empty_frame, initial_state
+from model.symmetry import permute
 
 MAIN: Final = 0
 """Thread 0 is the main thread (``_PyRuntime.main_tstate``)."""
@@ -41,6 +43,13 @@ a default build never sets, see :data:`model.bits.FREE_THREADED_BITS`)."""
 
 class ModelBase(Generic[B, I]):
     """Holds the configuration and the domain; fires actions."""
+
+    finite_quotient: ClassVar[bool] = True
+    """Exhaustive search may explore :meth:`quotient` representatives (see
+    :mod:`model.quotient`); a variant that reads a counter some other way sets False."""
+    symmetric: ClassVar[bool] = True
+    """Threads other than the main thread are interchangeable (see
+    :mod:`model.symmetry`); a variant that treats one of them specially sets False."""
 
     def __init__(self, cfg: Config, d: Domain[B, I]) -> None:
         self.cfg = cfg
@@ -76,6 +85,14 @@ class ModelBase(Generic[B, I]):
         raise TypeError(
             f"action {inst.action} yielded more than once (it must yield its guard only)"
         )
+
+    def quotient(self, s: State[B, I]) -> State[B, I]:
+        """The representative of ``s`` in the finite quotient (:mod:`model.quotient`)."""
+        return quotient(self.d, s, self.cfg.liveness_bound)
+
+    def permute(self, s: State[B, I], sigma: tuple[int, ...]) -> State[B, I]:
+        """``s`` with thread ``k`` renamed ``sigma[k]`` (:mod:`model.symmetry`)."""
+        return permute(self.d, s, sigma)
 
     def successors(self, s: State[B, I]) -> Iterator[tuple[Instance, State[B, I]]]:
         """Enabled steps from a concrete state."""
