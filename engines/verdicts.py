@@ -20,7 +20,7 @@ from model.variants import variant_name
 ModelClass = type[Cpython313[Any, Any]]
 
 Status = Literal["proved", "violated", "bounded", "vacuous", "unchecked", "inapplicable"]
-Engine = Literal["z3", "explicit", "both"]
+Engine = Literal["z3", "explicit", "both", "search"]
 
 EXIT_OK = 0
 EXIT_SAFETY = 12
@@ -51,6 +51,8 @@ class Verdict:
     trace: Trace | None = None
     cti: Cti | None = None
     note: str = ""
+    states: int | None = None
+    """States an exhaustive search reached (its proof's size, or how far it got)."""
 
     @property
     def as_expected(self) -> bool:
@@ -91,6 +93,8 @@ class Report:
     """Why the run ended before every entry was settled ("" when it did not)."""
     interrupted: int = 0
     """The signal that interrupted the run, or 0."""
+    search: dict[str, object] = field(default_factory=dict)
+    """The exhaustive search's figures (states, seconds, depth, complete, ...), if it ran."""
 
     def __post_init__(self) -> None:
         self.variant = self.variant or variant_name(self.model)

@@ -1,6 +1,10 @@
 """``gilcheck verify``: every catalogue entry checked, one verdict each.
 
-The z3 engine runs, in order:
+Every run starts with the exhaustive search (:mod:`engines.search_verify`),
+for :data:`SEARCH_SECONDS` or a quarter of ``time_limit``: a violation it
+finds is settled at once, with the shortest trace, and that entry takes no
+part in what follows; if it exhausts the configuration, every entry it did
+not refute is proved for this configuration. The z3 engine then runs, in order:
 
 1. BMC from the initial state to depth ``max_k`` without help: short
    violations, and the base case of the induction below.
@@ -19,7 +23,9 @@ The z3 engine runs, in order:
    transition class, must be reachable.
 
 Steps 1-3 and 4-5 run in two worker processes (:mod:`engines.workers`), which
-report their progress to the parent and are stopped when the run ends early.
+report their progress to the parent and are stopped when the run ends early:
+at ``time_limit``, too, whatever z3 is doing. What is not settled then is
+reported with what the search knows about it, and the run exits 14.
 """
 
 from __future__ import annotations
@@ -31,9 +37,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from engines import progress, workers
+from engines.exhaustive import SearchResult
 from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted, Settled
 from engines.prove import ProofResult, prove_and_cover, witnesses
+from engines.search_verify import run_search, search_verdicts, summary, verdict
 from engines.vacuity import Coverage
 from engines.verdicts import Engine, ModelClass, Report, Verdict
 from model.catalogue import Entry
@@ -41,6 +49,11 @@ from model.config import Config
 from model.domain import CONCRETE
 from model.trace import Trace
 from model.triggers import TRIGGERS, dead_reason, not_applicable
+
+SEARCH_SECONDS = 3.0
+"""How long the search runs before z3 when there is no ``time_limit``."""
+SEARCH_SHARE = 0.25
+"""The share of ``time_limit`` the search runs before z3."""
 
 
 class _StopRun(Exception):
@@ -63,7 +76,9 @@ def verify(
     assume: Mapping[str, Entry] | None = None,
     stop_on_violation: bool = False,
     listener: progress.Listener | None = None,
-    max_states: int = MAX_STATES,
+    max_states: int | None = None,
+    time_limit: float | None = None,
+    max_memory: int | None = None,
 ) -> Report:
     """Check every entry of ``entries`` against the model class ``model`` in configuration ``cfg``.
 
@@ -81,9 +96,12 @@ def verify(
     :class:`~engines.progress.Interrupted` (SIGTERM) ends it too; either way the
     workers are stopped and the report holds what was settled, the rest
     ``unchecked``. ``max_states`` bounds the explicit search (``--engine
-    explicit|both``).
+    explicit|both``) and the exhaustive search, and ``max_memory`` the search's
+    visited set. ``time_limit`` (seconds) bounds the whole run: when it passes,
+    the workers are stopped and what is not settled is reported as it stands.
     """
     start = time.perf_counter()
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     report = Report(model, cfg, engine, depth, max_k, vacuity_checked=check_vacuity, variant=name)
     settled: dict[str, Settled] = {}
 
@@ -101,22 +119,52 @@ def verify(
         elif listener is not None and not isinstance(event, Settled):
             listener(event)
 
+    searched = None
     try:
         if engine == "explicit":
             from engines.explicit_verify import explicit_verdicts
 
             with progress.listening(hear):
-                report.verdicts = explicit_verdicts(model, cfg, entries, depth, max_states)
+                report.verdicts = explicit_verdicts(
+                    model, cfg, entries, depth, max_states or MAX_STATES
+                )
+        elif engine == "search":
+            with progress.listening(hear):
+                report.verdicts, searched = search_verdicts(
+                    model,
+                    cfg,
+                    entries,
+                    deadline=deadline,
+                    max_states=max_states,
+                    max_memory=max_memory,
+                )
         else:
-            _z3_run(report, entries, assume, vacuity_depth, seed, parallel, hear)
+            share = SEARCH_SECONDS if time_limit is None else SEARCH_SHARE * time_limit
+            until = time.monotonic() + share
+            holds = [p for p, e in entries.items() if e.expected == "holds"]
+            with progress.listening(hear):
+                searched = run_search(
+                    model,
+                    cfg,
+                    holds,
+                    deadline=until,
+                    max_states=max_states,
+                    max_memory=max_memory,
+                )
+            _z3_run(
+                report, entries, assume, vacuity_depth, seed, parallel, hear, searched, deadline
+            )
             if engine == "both":
                 from engines.explicit_verify import cross_check
 
                 with progress.listening(hear):
-                    cross_check(report, entries, max_states)
+                    cross_check(report, entries, max_states or MAX_STATES)
     except _StopRun as stop:
         report.ended = f"stopped at the first violation of an entry expected to hold ({stop})"
         _partial(report, entries, settled)
+    except workers.TimeLimit:
+        report.ended = f"the time limit ({time_limit:g} s) passed"
+        _partial(report, entries, settled, searched)
     except KeyboardInterrupt:
         report.interrupted = signal.SIGINT
         report.ended = "interrupted by SIGINT"
@@ -125,17 +173,41 @@ def verify(
         report.interrupted = exc.signum
         report.ended = f"interrupted by {signal.Signals(exc.signum).name}"
         _partial(report, entries, settled)
+    if searched is not None:
+        report.search = {
+            "states": searched.states,
+            "seconds": round(searched.seconds, 3),
+            "depth": searched.depth,
+            "complete": searched.complete,
+            "transitions": searched.transitions,
+            "reductions": list(searched.reductions),
+            "bytes_per_state": searched.bytes_per_state,
+            "stopped": searched.stopped,
+            "summary": summary(searched),
+        }
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _partial(report: Report, entries: Mapping[str, Entry], settled: Mapping[str, Settled]) -> None:
-    """The report of a run that ended early: what was settled, and the rest unchecked."""
+def _partial(
+    report: Report,
+    entries: Mapping[str, Entry],
+    settled: Mapping[str, Settled],
+    searched: SearchResult | None = None,
+) -> None:
+    """The report of a run that ended early: what was settled, what the search knows
+    of the rest (bounded: no violation within its depth), the rest unchecked."""
     report.vacuity_checked = False
     report.verdicts = []
     for pid, e in entries.items():
         base = Verdict(pid, e.kind, e.lemma, e.expected, "unchecked", "", 0.0)
         s = settled.get(pid)
+        if s is None and searched is not None:
+            v = verdict(e, searched, report.config)
+            if v.status == "proved" or v.status == "bounded":
+                v.note = f"{v.note}; not settled otherwise: {report.ended}"
+            report.verdicts.append(v)
+            continue
         if s is None:
             report.verdicts.append(dataclasses.replace(base, note=f"not settled: {report.ended}"))
             continue
@@ -162,10 +234,14 @@ def _z3_run(
     seed: int,
     parallel: bool,
     hear: progress.Listener,
+    searched: SearchResult,
+    deadline: float | None,
 ) -> None:
-    """Steps 1-5 (module docstring), in two worker processes unless ``parallel`` is off."""
+    """Steps 1-5 (module docstring), in two worker processes unless ``parallel`` is off;
+    the entries ``searched`` refuted keep its verdict and are not given to z3."""
     model, cfg, depth, max_k = report.model, report.config, report.depth, report.max_k
-    pids = list(entries)
+    refuted = set(searched.violations)
+    pids = [p for p in entries if p not in refuted]
     expected = {p: e.witness for p, e in entries.items() if e.expected == "violated"}
     # Entries expected to be violated are searched for in their (smaller) witness
     # configuration rather than by deep BMC in the full one (step 4).
@@ -181,7 +257,10 @@ def _z3_run(
     ]
     results: list[Any]
     if parallel:
-        results = workers.run_all(tasks, hear)
+        results = workers.run_all(tasks, hear, deadline)
+    elif deadline is not None:
+        # One worker at a time: still stopped at the deadline.
+        results = [workers.run_all([task], hear, deadline)[0] for task in tasks]
     else:
         with progress.listening(hear):
             results = [fn(*args) for fn, args in tasks]
@@ -189,7 +268,12 @@ def _z3_run(
     cov: Coverage
     found: dict[str, tuple[Trace, str, float]]
     (proof, cov), found = results
-    report.verdicts = [_verdict(entries[p], proof, found, depth, cfg) for p in pids]
+    report.verdicts = [
+        verdict(entries[p], searched, cfg)
+        if p in refuted
+        else _merge(_verdict(entries[p], proof, found, depth, cfg), entries[p], searched)
+        for p in entries
+    ]
     # A trigger this configuration cannot have (a signal with --signals 0) is not applicable.
     na = {t: why for t in triggers if (why := not_applicable(TRIGGERS[t].needs, cfg))}
     for t in triggers:
@@ -215,6 +299,21 @@ def _z3_run(
             report.instances_covered += 1
         else:
             report.instances_dead.append(inst.label)
+
+
+def _merge(v: Verdict, entry: Entry, searched: SearchResult) -> Verdict:
+    """z3's verdict, unless the search settled what z3 left bounded: an exhaustive
+    search is a proof for this configuration."""
+    searched_it = entry.expected == "holds"  # the search before z3 checks only those
+    if (
+        v.status == "bounded"
+        and searched_it
+        and searched.complete
+        and entry.id not in searched.violations
+    ):
+        s = verdict(entry, searched)
+        return dataclasses.replace(s, note=f"{s.note}; z3: {v.note}", cti=v.cti)
+    return v
 
 
 def _verdict(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
@@ -32,6 +33,10 @@ POLL_SECONDS = 0.25
 
 JOIN_SECONDS = 5.0
 """How long a terminated worker gets to exit before it is killed."""
+
+
+class TimeLimit(Exception):
+    """The deadline passed before every task had its result; the workers were stopped."""
 
 
 class WorkerError(RuntimeError):
@@ -59,11 +64,16 @@ def _stop(procs: Sequence[BaseProcess]) -> None:
             p.join()
 
 
-def run_all(tasks: Sequence[Task], listener: progress.Listener | None = None) -> list[Any]:
+def run_all(
+    tasks: Sequence[Task],
+    listener: progress.Listener | None = None,
+    deadline: float | None = None,
+) -> list[Any]:
     """Each task's result, in order; the workers' events go to ``listener`` meanwhile.
 
     An exception from ``listener`` (or a KeyboardInterrupt) ends the wait: the
-    workers are terminated and the exception propagates.
+    workers are terminated and the exception propagates. So does
+    :class:`TimeLimit` once ``time.monotonic()`` passes ``deadline``.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         # No fork (Windows): run in this process, in order.
@@ -81,6 +91,8 @@ def run_all(tasks: Sequence[Task], listener: progress.Listener | None = None) ->
         results: dict[int, Any] = {}
         silent: set[int] = set()
         while len(results) < len(tasks):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeLimit()
             try:
                 kind, index, payload = out.get(timeout=POLL_SECONDS)
             except queue.Empty:

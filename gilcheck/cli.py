@@ -50,6 +50,7 @@ from rich.console import Console
 
 from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted
+from engines.search_verify import MAX_MEMORY
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED
 from gilcheck.verify import LIMITS, limits_help
 from gilcheck.verify import run as run_verify
@@ -124,15 +125,39 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--max-states",
         type=int,
-        default=MAX_STATES,
-        help=f"where the explicit search stops ({limits_help('max_states')})",
+        default=None,
+        help="where a search stops: the explicit search (default "
+        f"{MAX_STATES}) and the exhaustive search (default: no bound but time and memory) "
+        f"({limits_help('max_states')})",
+    )
+    v.add_argument(
+        "--max-memory",
+        type=int,
+        default=MAX_MEMORY >> 20,
+        metavar="MIB",
+        help="bound on the exhaustive search's visited set, in MiB "
+        f"(default {MAX_MEMORY >> 20}; {limits_help('max_memory')})",
+    )
+    v.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="bound on the whole run: what is not settled then is reported as it stands "
+        f"(exit 14) ({limits_help('time_limit')})",
     )
     v.add_argument(
         "--stop-on-violation",
         action="store_true",
         help="end at the first violation of an entry expected to hold (TLC's default)",
     )
-    v.add_argument("--engine", choices=("z3", "explicit", "both"), default="z3")
+    v.add_argument(
+        "--engine",
+        choices=("z3", "explicit", "both", "search"),
+        default="z3",
+        help="z3: the search first, then BMC and k-induction (default); search: the "
+        "exhaustive search alone; explicit: the old bounded search; both: z3 and explicit",
+    )
     v.add_argument("--format", choices=("text", "json"), default="text")
     v.add_argument(
         "--out",

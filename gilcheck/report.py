@@ -91,6 +91,8 @@ def step_table(trace: Trace, title: str) -> Table:
 
 
 def _verdict_text(v: Verdict) -> str:
+    if v.status == "proved" and v.states is not None:
+        return f"proved (exhaustive, {v.states:,} states)"
     if v.status == "proved":
         return f"proved (k={v.k})"
     if v.status == "violated":
@@ -186,6 +188,8 @@ def render_text(
         console.print("vacuity guard: skipped (--no-vacuity)")
     if report.explicit_summary:
         console.print(report.explicit_summary)
+    if report.search:
+        console.print(f"exhaustive search: {report.search['summary']}")
     for problem in report.disagreements:
         console.print(f"[red]engines disagree[/]: {problem}")
     counts: dict[str, int] = {}
@@ -233,6 +237,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 "seconds": round(v.seconds, 3),
                 "k": v.k,
                 "depth": v.depth,
+                "states": v.states,
                 "note": v.note,
                 "trace": [i.label for i in v.trace.steps] if v.trace is not None else None,
                 "cti": None
@@ -255,6 +260,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "instances_dead_by_design": report.instances_by_design,
         },
         "explicit": report.explicit_summary,
+        "search": report.search or None,
         "disagreements": report.disagreements,
         "ended": report.ended,
         "interrupted": report.interrupted,

@@ -43,6 +43,8 @@ LIMITS: Final = {
     "depth": (0, 500),
     "max_k": (1, 20),
     "max_states": (1, 100_000_000),
+    "max_memory": (1, 1 << 20),
+    "time_limit": (1, 86_400),
     "seed": (0, 2**32 - 1),
 }
 """Option -> (least, most) the command accepts; threads and signals are the model's own
@@ -63,7 +65,7 @@ def _check(args: argparse.Namespace) -> tuple[Config, dict[str, Entry], dict[str
     """The configuration, the entries to check and the whole catalogue; or _Refused."""
     for name, (lo, hi) in LIMITS.items():
         value = getattr(args, name)
-        if not lo <= value <= hi:
+        if value is not None and not lo <= value <= hi:
             flag = "--" + name.replace("_", "-")
             raise _Refused(f"verify: {flag} must be in {lo}..{hi}, got {value}")
     try:
@@ -157,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
                 stop_on_violation=args.stop_on_violation,
                 listener=listener,
                 max_states=args.max_states,
+                time_limit=args.time_limit,
+                max_memory=args.max_memory << 20,
             )
         return _output(report, args, console)
     except BrokenPipeError:
