@@ -130,6 +130,9 @@ def test_an_interrupt_stops_the_workers_and_reports_what_was_settled(
         (["--depth", "-1"], "--depth must be in 0..500"),
         (["--max-states", "0"], "--max-states must be in 1..100000000"),
         (["--threads", "17"], "threads must be in 1..16"),
+        (["--time-limit", "0"], "--time-limit must be in 1..86400"),
+        (["--time-limit", "nan"], "--time-limit must be in 1..86400"),
+        (["--max-memory", "0"], "--max-memory must be in 1..1048576"),
     ],
 )
 def test_a_value_out_of_range_is_one_line_before_any_work(argv: list[str], names: str) -> None:
@@ -171,3 +174,52 @@ def test_version_names_the_engines() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("gilcheck 0.1.0 (z3-solver "), proc.stdout
     assert "hypothesis" in proc.stdout
+
+
+TINY = (
+    "--threads", "1", "--interp-capacity", "1", "--interp-maxloop", "1",
+    "--main-capacity", "1", "--signals", "0",
+)  # fmt: skip
+
+
+def test_the_exhaustive_search_proves_with_a_state_count(tmp_path: Path) -> None:
+    """``--engine search`` on a configuration small enough to exhaust: proofs that say
+    how many states they cover, in the text and as numbers in the JSON report."""
+    proc = run_program("verify", "--engine", "search", *TINY, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "proved (exhaustive, 402,688 states)" in proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["engine"] == "search"
+    assert report["search"]["complete"] is True
+    assert report["search"]["states"] == 402_688
+    proved = [v for v in report["verdicts"] if v["verdict"] == "proved"]
+    assert proved
+    assert {v["states"] for v in proved} == {402_688}
+    assert {v["engine"] for v in proved} == {"exhaustive search"}
+
+
+def test_the_search_refutes_a_mutant_before_z3_starts(tmp_path: Path) -> None:
+    module = write_mutant_module(tmp_path)
+    proc = run_program(
+        "verify", "--load", str(module), "--variant", SAFETY_MUTANT, *SMALL,
+        "--no-vacuity", "--stop-on-violation", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert proc.returncode == EXIT_SAFETY, proc.stdout + proc.stderr
+    settled = [line for line in proc.stderr.splitlines() + proc.stdout.splitlines()
+               if "settled:" in line and "violated" in line]  # fmt: skip
+    assert settled, proc.stdout + proc.stderr
+    assert "exhaustive search" in settled[0]
+
+
+def test_a_time_limit_ends_the_run_with_what_is_known(tmp_path: Path) -> None:
+    """The default configuration takes z3 tens of seconds; four seconds end it early:
+    exit 14, a partial report in which every entry says how far it was checked."""
+    proc = run_program("verify", "--time-limit", "4", "--out", str(tmp_path))
+    assert proc.returncode == 14, proc.stdout + proc.stderr
+    assert "the time limit (4 s) passed" in proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["ended"] == "the time limit (4 s) passed"
+    assert report["seconds"] < 4 * 1.1 + 1, "the run outlived its time limit"
+    for v in report["verdicts"]:
+        assert v["verdict"] in ("bounded", "proved", "violated", "unchecked"), v
+        assert v["note"], v
