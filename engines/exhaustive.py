@@ -19,7 +19,8 @@ then replayed; a trace the concrete model does not confirm raises
 :class:`QuotientError` (the variant's quotient or symmetry is not sound).
 
 Bounds: ``max_states`` and ``max_memory`` stop the search at the last
-complete level; ``deadline`` (a ``time.monotonic()`` value) too.
+complete level; ``deadline`` (a ``time.monotonic()`` value) too, checked
+between chunks, so a large level does not outlive it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ KEY_OVERHEAD = 33 + 8 + 8 + 8 + 4 + 40
 """Bytes a state costs beside its key's payload: the ``bytes`` header, the
 dictionary's hash and pointer slots, its id, parent and action, and the
 dictionary's spare room (an estimate, measured with ``tracemalloc``)."""
+
+
+class _OutOfTime(Exception):
+    """The deadline passed in the middle of a level."""
 
 
 class QuotientError(RuntimeError):
@@ -148,6 +153,7 @@ class _Search:
         self.violations: dict[str, Found] = {}
         self.on_violation: Callable[[str, Found], None] | None = None
         self.transitions = 0
+        self.deadline: float | None = None
 
     # -- traces -----------------------------------------------------------------------------
 
@@ -226,8 +232,13 @@ class _Search:
             self.on_violation(pid, where)
 
     def check_states(self, packed: Packed, first_id: int, depth: int) -> None:
-        if not self.state_props or packed.shape[1] == 0:
-            return
+        """Every state property on the new states, a chunk at a time (memory)."""
+        for lo in range(0, packed.shape[1], 4 * CHUNK):
+            if not self.state_props:
+                return
+            self._check_chunk(packed[:, lo : lo + 4 * CHUNK], first_id + lo, depth)
+
+    def _check_chunk(self, packed: Packed, first_id: int, depth: int) -> None:
         block = self.layout.widen(packed)
         batch = self.layout.batch(block)
         for p in list(self.state_props):
@@ -251,6 +262,8 @@ class _Search:
         lay = self.layout
         out: list[Packed] = []
         for lo in range(0, frontier.shape[1], CHUNK):
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise _OutOfTime
             chunk = lay.widen(frontier[:, lo : lo + CHUNK])
             cids = ids[lo : lo + CHUNK]
             batch = lay.batch(chunk)
@@ -325,6 +338,7 @@ def exhaust(
     start = time.perf_counter()
     search = _Search(model_cls, cfg, properties, quotient, symmetry)
     search.on_violation = on_violation
+    search.deadline = deadline
     lay = search.layout
     per_state = lay.key_bytes + KEY_OVERHEAD
     init = search.reduce(lay.block([search.mc.initial()]))
@@ -345,7 +359,13 @@ def exhaust(
             stopped = "the time limit"
             break
         base = len(search.keys)
-        nxt = search.expand(frontier, ids, depth + 1)
+        try:
+            nxt = search.expand(frontier, ids, depth + 1)
+        except _OutOfTime:
+            # Level depth + 1 is incomplete: what it found was checked, but only levels
+            # 0..depth are claimed.
+            stopped = "the time limit"
+            break
         if search.step_props or search.state_props:
             search.check_states(nxt, base, depth + 1)
         frontier, ids = nxt, np.arange(base, base + nxt.shape[1], dtype=np.int64)
