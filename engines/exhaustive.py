@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engines.explicit import Found
-from engines.rows import Block, Layout, Packed
+from engines.rows import Block, KeyRangeError, Layout, Packed
 from engines.vector import ARRAY
 from model.actions import Instance
 from model.config import Config
@@ -365,6 +365,11 @@ def exhaust(
             # Level depth + 1 is incomplete: what it found was checked, but only levels
             # 0..depth are claimed.
             stopped = "the time limit"
+            break
+        except KeyRangeError as exc:
+            # A counter the quotient does not bound: the space is not finite (or not
+            # small) here; what was searched so far stands.
+            stopped = str(exc)
             break
         if search.step_props or search.state_props:
             search.check_states(nxt, base, depth + 1)

@@ -165,3 +165,22 @@ def test_a_deep_violation_is_found_with_its_shortest_trace() -> None:
     found = res.violations["INV-TYPE-OK"]
     assert found.depth >= 30
     replay(LosesTheDrainedQueue(cfg, CONCRETE), found.trace)
+
+
+def test_a_counter_the_quotient_does_not_bound_stops_the_search_cleanly() -> None:
+    """Without the quotient, call ids grow past a key's 16 bits: the search ends,
+    says why, and keeps what it found, rather than letting two states share a key."""
+
+    class CountsFast(Cpython313[Any, Any]):
+        def schedule_gc(self, s: Any, t: int) -> Any:
+            post = yield from super().schedule_gc(s, t)
+            q = post.interp_q
+            return dataclasses.replace(
+                post, interp_q=dataclasses.replace(q, refused=self.d.add(q.refused, 9000))
+            )
+
+    res = exhaust(CountsFast, TINY, properties=[PROPERTIES["INV-TYPE-OK"]], quotient=False)
+    assert not res.complete
+    assert res.stopped is not None
+    assert "interp_q.refused" in res.stopped
+    assert res.states > 1
