@@ -81,6 +81,8 @@ class BmcResult:
     depth: int = 0
     """Depth explored for every goal not in ``reached``."""
     seconds_per_depth: list[float] = field(default_factory=list)
+    gave_up: str | None = None
+    """Why the search stopped before the depth asked for: a query reached its timeout."""
 
 
 class Unrolling:
@@ -166,11 +168,14 @@ def search(
 
     ``on_depth(k, seconds)`` is called as each depth is done, ``on_reached(goal,
     reached)`` as each goal is reached (either may raise to end the search).
+    A query that reaches ``timeout_ms`` ends the search: ``depth`` is then the
+    last depth every open goal was decided at, and ``gave_up`` says why.
     """
     result = BmcResult()
     unrolling = Unrolling(enc, lemmas=lemmas, timeout_ms=timeout_ms)
     start = time.perf_counter()
     open_goals = dict(goals)
+    result.depth = -1
     for k in range(depth + 1):
         t0 = time.perf_counter()
         if k > 0:
@@ -178,7 +183,11 @@ def search(
         terms = {name: g.formula(enc, k) for name, g in open_goals.items()}
         terms = {name: t for name, t in terms.items() if t is not None}
         while terms:
-            model = unrolling.check(z3.Or(*terms.values()))
+            try:
+                model = unrolling.check(z3.Or(*terms.values()))
+            except TimeoutError as exc:
+                result.gave_up = str(exc)
+                return result
             if model is None:
                 break
             trace = unrolling.trace(model)

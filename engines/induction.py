@@ -54,6 +54,8 @@ class InductionResult:
     """Property id -> its counterexample to induction at the largest k tried."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Property id -> solver time spent on it."""
+    gave_up: dict[str, str] = field(default_factory=dict)
+    """Property id -> why it was dropped without a CTI: its query reached the timeout."""
 
 
 def _holds_on_window(enc: Encoding, pid: str, tags: Sequence[str], upto: int) -> Term:
@@ -82,7 +84,9 @@ def k_induction(
     """Prove as many ``candidates`` as possible with k up to ``max_k``.
 
     ``assume`` are properties proved elsewhere (they are assumed on every state
-    of the window).
+    of the window). A candidate whose query reaches ``timeout_ms`` is dropped
+    as a failing one is (dropping only weakens what is assumed: sound), with
+    no CTI and the reason in ``gave_up``.
     """
     result = InductionResult()
     remaining = sorted(set(candidates))
@@ -109,7 +113,7 @@ def k_induction(
             solver.add(z3.Implies(goals[pid], _fails_at_end(enc, pid, tags)))
         active = list(remaining)
         while True:
-            failing: dict[str, z3.ModelRef] = {}
+            failing: dict[str, z3.ModelRef | None] = {}
             for pid in active:
                 t0 = time.perf_counter()
                 r = solver.check(*[lits[p] for p in active], goals[pid])
@@ -117,10 +121,11 @@ def k_induction(
                 if r == z3.sat:
                     failing[pid] = solver.model()
                 elif r == z3.unknown:
-                    raise TimeoutError(
-                        f"k-induction: z3 gave up on {pid} at k={k}: {solver.reason_unknown()}"
-                    )
+                    failing[pid] = None
+                    result.gave_up[pid] = f"z3 gave up at k={k} ({solver.reason_unknown()})"
             for pid, model in failing.items():
+                if model is None:
+                    continue
                 result.ctis[pid] = Cti(
                     pid,
                     k,
@@ -134,5 +139,6 @@ def k_induction(
         for pid in active:
             result.proved[pid] = k
             result.ctis.pop(pid, None)
+            result.gave_up.pop(pid, None)
         remaining = [p for p in remaining if p not in result.proved]
     return result

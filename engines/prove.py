@@ -35,6 +35,8 @@ class ProofResult:
     ctis: dict[str, Cti]
     seconds: dict[str, float]
     bounded_depth: int
+    gave_up: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Entry id -> the query of it that reached the timeout (its verdict says so)."""
 
 
 def prove(
@@ -45,11 +47,14 @@ def prove(
     max_k: int,
     deep: Sequence[str],
     helpers: Sequence[str] = (),
+    timeout_ms: int | None = None,
 ) -> ProofResult:
     """Steps 1-3 of the module docstring; ``deep`` limits step 3 to those ids.
 
     ``helpers`` (also in ``pids``) are candidate lemmas only: induction proves
     those it can, and they are assumed from then on; none is searched deeper.
+    ``timeout_ms`` bounds each z3 query. When the base case gives up at depth
+    ``d``, induction is tried only up to k = ``d`` (its base case must hold).
     """
     enc = Encoding(model, cfg, [PROPERTIES[p] for p in pids])
     t0 = time.perf_counter()
@@ -57,32 +62,40 @@ def prove(
         enc,
         {p: bmc.violation_goal(p) for p in pids},
         max_k,
+        timeout_ms=timeout_ms,
         on_depth=_depth_phase(f"z3 BMC from the initial state, {len(pids)} entries", max_k),
         on_reached=_violation(helpers),
     )
     base_seconds = time.perf_counter() - t0
     violated = dict(base.reached)
+    gave_up: dict[str, str] = {}
+    k_top = max_k
+    if base.gave_up is not None:
+        gave_up = {p: base.gave_up for p in pids if p not in violated}
+        k_top = max(0, base.depth)
     # Only what may hold is a candidate: a property expected to be violated cannot be
     # proved, and each failed check of it would cost a satisfiable query with the
     # quantified queue invariants assumed (slow for z3).
     candidates = [p for p in pids if p not in violated and (p in deep or p in helpers)]
     if all(p in helpers for p in candidates):
         candidates = []  # lemmas for nothing: every entry asked for is settled
-    progress.phase(f"z3 k-induction: {len(candidates)} candidates, k up to {max_k}")
-    ind = induction.k_induction(enc, candidates, max_k)
+    progress.phase(f"z3 k-induction: {len(candidates)} candidates, k up to {k_top}")
+    ind = induction.k_induction(enc, candidates, k_top, timeout_ms=timeout_ms)
+    gave_up.update(ind.gave_up)
     seconds = {p: base_seconds / max(1, len(pids)) + ind.seconds.get(p, 0.0) for p in pids}
     for p, k in ind.proved.items():
         if p not in helpers:
             progress.settled(progress.Settled(p, "proved", "z3 k-induction", seconds[p], k=k))
     rest = [p for p in candidates if p not in ind.proved and p in deep]
-    bounded = max_k
-    if rest and depth > max_k:
+    bounded = k_top
+    if rest and depth > max_k and base.gave_up is None:
         lemmas = list(ind.proved)
         deeper = bmc.search(
             enc,
             {p: bmc.violation_goal(p) for p in rest},
             depth,
             lemmas=lemmas,
+            timeout_ms=timeout_ms,
             on_depth=_depth_phase(f"z3 BMC of the {len(rest)} entries not proved", depth),
             on_reached=_violation(helpers),
         )
@@ -90,7 +103,11 @@ def prove(
         for p, r in deeper.reached.items():
             seconds[p] += r.seconds
         bounded = deeper.depth
-    return ProofResult(violated, dict(ind.proved), dict(ind.ctis), seconds, bounded)
+        if deeper.gave_up is not None:
+            gave_up.update({p: deeper.gave_up for p in rest if p not in deeper.reached})
+    for p in ind.proved:
+        gave_up.pop(p, None)
+    return ProofResult(violated, dict(ind.proved), dict(ind.ctis), seconds, bounded, gave_up)
 
 
 def _depth_phase(what: str, depth: int) -> Callable[[int, float], None]:
@@ -140,11 +157,20 @@ def violates(m: Any, prop: Property, trace: Trace) -> bool:
 
 
 def witnesses(
-    model: ModelClass, cfg: Config, expected: Mapping[str, Mapping[str, int]], depth: int
-) -> dict[str, tuple[Trace, str, float]]:
-    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds)."""
+    model: ModelClass,
+    cfg: Config,
+    expected: Mapping[str, Mapping[str, int]],
+    depth: int,
+    timeout_ms: int | None = None,
+) -> tuple[dict[str, tuple[Trace, str, float]], dict[str, tuple[int, str]]]:
+    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds), and
+    id -> (depth, why) for the entries whose search gave up.
+
+    A query that reaches ``timeout_ms`` ends that witness configuration's
+    search; its entries not found are returned with the last complete depth."""
     target = model(cfg, CONCRETE)
     found: dict[str, tuple[Trace, str, float]] = {}
+    gave_up: dict[str, tuple[int, str]] = {}
     by_witness: dict[tuple[int, int], list[str]] = {}
     for pid, w in expected.items():
         key = (
@@ -161,8 +187,12 @@ def witnesses(
             enc,
             {p: bmc.violation_goal(p) for p in pids},
             depth,
+            timeout_ms=timeout_ms,
             on_depth=_depth_phase(what, depth),
         )
+        if res.gave_up is not None:
+            progress.phase(f"{what}: stopped at depth {res.depth}: {res.gave_up}")
+            gave_up.update({p: (res.depth, res.gave_up) for p in pids if p not in res.reached})
         for pid, r in res.reached.items():
             lifted = lift(r.trace, target)
             if violates(target, PROPERTIES[pid], lifted):
@@ -182,13 +212,21 @@ def witnesses(
                         note=note,
                     )
                 )
-    return found
+    return found, gave_up
 
 
 def coverage(
-    model: ModelClass, cfg: Config, triggers: Sequence[str], vacuity_depth: int, seed: int
+    model: ModelClass,
+    cfg: Config,
+    triggers: Sequence[str],
+    vacuity_depth: int,
+    seed: int,
+    timeout_ms: int | None = None,
 ) -> Coverage:
-    """Step 5 of the module docstring: plans, then random walks, then BMC for the rest."""
+    """Step 5 of the module docstring: plans, then random walks, then BMC for the rest.
+
+    When a BMC query reaches ``timeout_ms``, what was not reached is left
+    undecided (``Coverage.gave_up``): not reached, but not shown unreachable."""
     cov = Coverage()
     if not triggers:
         return cov
@@ -214,7 +252,14 @@ def coverage(
                 enc.guards[index[inst.label]], _enabled(inst)
             )
         what = f"vacuity guard: BMC for {len(goals)} triggers and transitions not yet seen"
-        res = bmc.search(enc, goals, vacuity_depth, on_depth=_depth_phase(what, vacuity_depth))
+        res = bmc.search(
+            enc,
+            goals,
+            vacuity_depth,
+            timeout_ms=timeout_ms,
+            on_depth=_depth_phase(what, vacuity_depth),
+        )
+        cov.gave_up = res.gave_up
         for name, r in res.reached.items():
             kind, _, key = name.partition(":")
             (cov.triggers if kind == "trigger" else cov.instances)[key] = r.trace
@@ -241,7 +286,8 @@ def prove_and_cover(
     triggers: Sequence[str],
     vacuity_depth: int,
     seed: int,
+    timeout_ms: int | None = None,
 ) -> tuple[ProofResult, Coverage]:
-    return prove(model, cfg, pids, depth, max_k, deep, helpers), coverage(
-        model, cfg, triggers, vacuity_depth, seed
+    return prove(model, cfg, pids, depth, max_k, deep, helpers, timeout_ms), coverage(
+        model, cfg, triggers, vacuity_depth, seed, timeout_ms
     )

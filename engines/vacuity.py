@@ -40,6 +40,8 @@ class Coverage:
     """Instance label -> a trace whose last state enables it."""
     walks: int = 0
     steps: int = 0
+    gave_up: str | None = None
+    """Set when a BMC query reached its timeout: what is not reached is undecided."""
 
 
 def _record(

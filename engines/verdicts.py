@@ -74,6 +74,10 @@ class Report:
     verdicts: list[Verdict] = field(default_factory=list)
     triggers_missing: dict[str, list[str]] = field(default_factory=dict)
     """Trigger name -> ids of the entries that need it, for triggers not reached."""
+    triggers_undecided: dict[str, list[str]] = field(default_factory=dict)
+    """As ``triggers_missing``, for triggers not reached when a vacuity query gave up."""
+    vacuity_gave_up: str | None = None
+    """Why the vacuity guard's BMC stopped early (a z3 query reached its timeout)."""
     instances_dead: list[str] = field(default_factory=list)
     """Transition instances never seen enabled that are not dead by design."""
     triggers_reached: int = 0
@@ -113,6 +117,8 @@ class Report:
         if (
             any(not v.as_expected for v in self.verdicts)
             or self.triggers_missing
+            or self.triggers_undecided
+            or self.vacuity_gave_up
             or self.instances_dead
         ):
             return EXIT_INCONCLUSIVE

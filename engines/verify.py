@@ -54,6 +54,8 @@ SEARCH_SECONDS = 3.0
 """How long the search runs before z3 when there is no ``time_limit``."""
 SEARCH_SHARE = 0.25
 """The share of ``time_limit`` the search runs before z3."""
+Z3_QUERY_SECONDS = 30.0
+"""How long one z3 query may run before it is given up (``--z3-timeout``)."""
 
 
 class _StopRun(Exception):
@@ -79,6 +81,7 @@ def verify(
     max_states: int | None = None,
     time_limit: float | None = None,
     max_memory: int | None = None,
+    z3_timeout: float = Z3_QUERY_SECONDS,
 ) -> Report:
     """Check every entry of ``entries`` against the model class ``model`` in configuration ``cfg``.
 
@@ -99,6 +102,9 @@ def verify(
     explicit|both``) and the exhaustive search, and ``max_memory`` the search's
     visited set. ``time_limit`` (seconds) bounds the whole run: when it passes,
     the workers are stopped and what is not settled is reported as it stands.
+    ``z3_timeout`` (seconds) bounds each z3 query: a query that reaches it is
+    given up, and what it would have decided is reported as undecided, never
+    proved (the entry's note says which query).
     """
     start = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + time_limit
@@ -151,8 +157,16 @@ def verify(
                     max_states=max_states,
                     max_memory=max_memory,
                 )
+            timeout_ms = max(1, round(z3_timeout * 1000))
             _z3_run(
-                report, entries, assume, vacuity_depth, seed, parallel, hear, searched, deadline
+                report,
+                entries,
+                assume,
+                (vacuity_depth, seed, timeout_ms),
+                parallel,
+                hear,
+                searched,
+                deadline,
             )
             if engine == "both":
                 from engines.explicit_verify import cross_check
@@ -230,16 +244,17 @@ def _z3_run(
     report: Report,
     entries: Mapping[str, Entry],
     assume: Mapping[str, Entry] | None,
-    vacuity_depth: int,
-    seed: int,
+    knobs: tuple[int, int, int],
     parallel: bool,
     hear: progress.Listener,
     searched: SearchResult,
     deadline: float | None,
 ) -> None:
     """Steps 1-5 (module docstring), in two worker processes unless ``parallel`` is off;
-    the entries ``searched`` refuted keep its verdict and are not given to z3."""
+    the entries ``searched`` refuted keep its verdict and are not given to z3.
+    ``knobs`` are the vacuity depth, the seed and the z3 query timeout (ms)."""
     model, cfg, depth, max_k = report.model, report.config, report.depth, report.max_k
+    vacuity_depth, seed, timeout_ms = knobs
     refuted = set(searched.violations)
     pids = [p for p in entries if p not in refuted]
     expected = {p: e.witness for p, e in entries.items() if e.expected == "violated"}
@@ -252,8 +267,8 @@ def _z3_run(
     proved_over = [*pids, *helpers]
     prove_args = (model, cfg, proved_over, depth, max_k, deep, helpers, triggers)
     tasks: list[workers.Task] = [
-        (prove_and_cover, (*prove_args, vacuity_depth, seed)),
-        (witnesses, (model, cfg, expected, depth)),
+        (prove_and_cover, (*prove_args, vacuity_depth, seed, timeout_ms)),
+        (witnesses, (model, cfg, expected, depth, timeout_ms)),
     ]
     results: list[Any]
     if parallel:
@@ -267,20 +282,32 @@ def _z3_run(
     proof: ProofResult
     cov: Coverage
     found: dict[str, tuple[Trace, str, float]]
-    (proof, cov), found = results
+    witness_depth: dict[str, tuple[int, str]]
+    (proof, cov), (found, witness_depth) = results
     report.verdicts = [
         verdict(entries[p], searched, cfg)
         if p in refuted
-        else _merge(_verdict(entries[p], proof, found, depth, cfg), entries[p], searched)
+        else _merge(
+            _verdict(entries[p], proof, (found, witness_depth), depth, cfg), entries[p], searched
+        )
         for p in entries
     ]
     # A trigger this configuration cannot have (a signal with --signals 0) is not applicable.
     na = {t: why for t in triggers if (why := not_applicable(TRIGGERS[t].needs, cfg))}
+    # When a vacuity query gave up, what it did not reach is undecided, not missing.
+    unreached = report.triggers_undecided if cov.gave_up else report.triggers_missing
+    report.vacuity_gave_up = cov.gave_up
     for t in triggers:
         if t not in cov.triggers and t not in na:
-            report.triggers_missing[t] = [p for p, e in entries.items() if t in e.triggers]
+            unreached[t] = [p for p, e in entries.items() if t in e.triggers]
     for v in report.verdicts:
         needs = entries[v.id].triggers
+        if v.status == "proved" and any(t in report.triggers_undecided for t in needs):
+            v.note = _join(
+                v.note,
+                "the vacuity guard gave up before reaching "
+                + ", ".join(t for t in needs if t in report.triggers_undecided),
+            )
         if v.status == "proved" and any(t in report.triggers_missing for t in needs):
             v.status = "vacuous"
             v.note = "proved, but the model never reaches " + ", ".join(
@@ -297,8 +324,12 @@ def _z3_run(
             report.instances_by_design += 1
         elif inst.label in cov.instances:
             report.instances_covered += 1
-        else:
+        elif not cov.gave_up:
             report.instances_dead.append(inst.label)
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def _merge(v: Verdict, entry: Entry, searched: SearchResult) -> Verdict:
@@ -319,11 +350,12 @@ def _merge(v: Verdict, entry: Entry, searched: SearchResult) -> Verdict:
 def _verdict(
     entry: Entry,
     proof: ProofResult,
-    found: Mapping[str, tuple[Trace, str, float]],
+    witnessed: tuple[Mapping[str, tuple[Trace, str, float]], Mapping[str, tuple[int, str]]],
     depth: int,
     cfg: Config,
 ) -> Verdict:
     pid = entry.id
+    found, witness_depth = witnessed
     base = Verdict(
         pid, entry.kind, entry.lemma, entry.expected, "bounded", "z3", proof.seconds.get(pid, 0.0)
     )
@@ -357,6 +389,15 @@ def _verdict(
             note=f"the documented counterexample {short} (its witness configuration)",
         )
     if entry.expected == "violated":
+        shallow = witness_depth.get(pid)
+        if shallow is not None:
+            return dataclasses.replace(
+                base,
+                engine="z3 bmc",
+                depth=max(0, shallow[0]),
+                note=f"the documented counterexample was not found within {shallow[0]} steps "
+                f"in the entry's witness configuration; z3 gave up deeper: {shallow[1]}",
+            )
         return dataclasses.replace(
             base,
             engine="z3 bmc",
@@ -364,10 +405,14 @@ def _verdict(
             note=f"the documented counterexample was not found within {depth} steps in the "
             "entry's witness configuration (a fix? not proved: no induction is tried for it)",
         )
+    why = "not inductive (see the CTI)" if pid in proof.ctis else "not proved"
     return dataclasses.replace(
         base,
         engine="z3 bmc + k-induction",
         depth=proof.bounded_depth,
         cti=proof.ctis.get(pid),
-        note=f"no violation within {proof.bounded_depth} steps; not inductive (see the CTI)",
+        note=_join(
+            f"no violation within {proof.bounded_depth} steps; {why}",
+            f"z3 gave up: {proof.gave_up[pid]}" if pid in proof.gave_up else "",
+        ),
     )

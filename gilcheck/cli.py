@@ -52,6 +52,7 @@ from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted
 from engines.search_verify import MAX_MEMORY
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED
+from engines.verify import Z3_QUERY_SECONDS
 from gilcheck.verify import LIMITS, limits_help
 from gilcheck.verify import run as run_verify
 from model.catalogue import CatalogueError, load
@@ -145,6 +146,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="bound on the whole run: what is not settled then is reported as it stands "
         f"(exit 14) ({limits_help('time_limit')})",
+    )
+    v.add_argument(
+        "--z3-timeout",
+        type=float,
+        default=Z3_QUERY_SECONDS,
+        metavar="SECONDS",
+        help="bound on each z3 query: one that reaches it is given up and what it would "
+        "decide is reported undecided, never proved "
+        f"(default {Z3_QUERY_SECONDS:g}; {limits_help('z3_timeout')})",
     )
     v.add_argument(
         "--stop-on-violation",

@@ -164,6 +164,13 @@ def render_text(
             console.print(
                 f"[red]vacuity[/]: trigger {trig} not reached (needed by {', '.join(ids)})"
             )
+    if report.vacuity_gave_up:
+        console.print(f"[yellow]vacuity[/]: undecided, z3 gave up: {report.vacuity_gave_up}")
+        for trig, ids in sorted(report.triggers_undecided.items()):
+            console.print(
+                f"[yellow]vacuity[/]: trigger {trig} not reached before z3 gave up "
+                f"(needed by {', '.join(ids)})"
+            )
     if report.instances_dead:
         console.print(f"[red]vacuity[/]: never enabled: {', '.join(report.instances_dead)}")
     unchecked = [v.id for v in report.verdicts if v.status == "unchecked"]
@@ -254,6 +261,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "vacuity": {
             "checked": report.vacuity_checked,
             "triggers_missing": report.triggers_missing,
+            "triggers_undecided": report.triggers_undecided,
+            "gave_up": report.vacuity_gave_up,
             "instances_dead": report.instances_dead,
             "triggers_reached": report.triggers_reached,
             "instances_covered": report.instances_covered,

@@ -45,6 +45,7 @@ LIMITS: Final = {
     "max_states": (1, 100_000_000),
     "max_memory": (1, 1 << 20),
     "time_limit": (1, 86_400),
+    "z3_timeout": (0.001, 86_400),
     "seed": (0, 2**32 - 1),
 }
 """Option -> (least, most) the command accepts; threads and signals are the model's own
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
                 max_states=args.max_states,
                 time_limit=args.time_limit,
                 max_memory=args.max_memory << 20,
+                z3_timeout=args.z3_timeout,
             )
         return _output(report, args, console)
     except BrokenPipeError:

@@ -133,6 +133,8 @@ def test_an_interrupt_stops_the_workers_and_reports_what_was_settled(
         (["--time-limit", "0"], "--time-limit must be in 1..86400"),
         (["--time-limit", "nan"], "--time-limit must be in 1..86400"),
         (["--max-memory", "0"], "--max-memory must be in 1..1048576"),
+        (["--z3-timeout", "0"], "--z3-timeout must be in 0.001..86400"),
+        (["--z3-timeout", "inf"], "--z3-timeout must be in 0.001..86400"),
     ],
 )
 def test_a_value_out_of_range_is_one_line_before_any_work(argv: list[str], names: str) -> None:
