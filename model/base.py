@@ -86,6 +86,13 @@ class ModelBase(Generic[B, I]):
             f"action {inst.action} yielded more than once (it must yield its guard only)"
         )
 
+    def guard(self, inst: Instance, s: State[B, I]) -> B:
+        """The guard of ``inst`` in ``s``, without its successor."""
+        gen = getattr(self, inst.action)(s, *inst.args)
+        enabled: B = next(gen)
+        gen.close()
+        return enabled
+
     def quotient(self, s: State[B, I]) -> State[B, I]:
         """The representative of ``s`` in the finite quotient (:mod:`model.quotient`)."""
         return quotient(self.d, s, self.cfg.liveness_bound)

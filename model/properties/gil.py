@@ -208,3 +208,12 @@ def no_take_after_finalize(m: M, pre: S, post: S) -> Any:
             if t != MAIN
         )
     )
+
+
+@state_property("INV-NO-DEADLOCK")
+def no_deadlock(m: M, s: S) -> Any:
+    """INV-NO-DEADLOCK."""
+    d = m.d
+    # Only threads' steps count: a signal arriving does not unblock a waiter.
+    steps = [m.guard(inst, s) for inst in m.instances if inst.actor is not None]
+    return d.any(d.all(*(d.eq(th.phase, Phase.EXITED) for th in s.threads)), *steps)

@@ -381,3 +381,9 @@ class LoopedSwitchWait(Cpython313[Any, Any]):
         me = s.threads[t]
         yield d.all(d.eq(me.phase, Phase.SWITCH_WAIT), d.ne(s.last_holder, t))
         return self.with_thread(s, t, dataclasses.replace(me, phase=d.int_(Phase.DETACHED)))
+
+
+class HangAtFinalization(NoDropResetOnExit, LoopedSwitchWait):
+    """gh-96387 as it hung: the exiting waiter's drop request stays set, and the
+    holder's forced-switch wait is a loop, so the holder waits for a switch no
+    thread is left to make (both mutants above, together)."""

@@ -41,6 +41,7 @@ MUTANTS: list[tuple[type[Cpython313[Any, Any]], str, Config]] = [
     (mutants.KeepDropOnAcquire, "STEP-NEW-HOLDER-DROP-CLEAR", TWO),
     (mutants.WaitKeepsDropBit, "INV-SWITCH-WAIT-DROP-CLEAR", TWO),
     (mutants.NoMustExit, "STEP-NO-TAKE-AFTER-FINALIZE", TWO),
+    (mutants.HangAtFinalization, "INV-NO-DEADLOCK", TWO),
     (mutants.AttachKeepsOldVersion, "INV-BREAKER-VERSION", TWO),
     (mutants.GcSetsMergeBit, "INV-BREAKER-NO-FREE-THREADED-BITS", ONE),
     (mutants.SignalOnHolder, "INV-SIGNALS-BIT-MAIN-ONLY", TWO_SIG),
