@@ -176,6 +176,13 @@ def _parser() -> argparse.ArgumentParser:
         help="where ITF counterexamples and report.json go",
     )
     v.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the verdicts as JUnit XML, one test case per entry checked",
+    )
+    v.add_argument(
         "--only",
         default=None,
         metavar="ID,...",

@@ -90,7 +90,7 @@ def step_table(trace: Trace, title: str) -> Table:
     return table
 
 
-def _verdict_text(v: Verdict) -> str:
+def verdict_text(v: Verdict) -> str:
     if v.status == "proved" and v.states is not None:
         return f"proved (exhaustive, {v.states:,} states)"
     if v.status == "proved":
@@ -144,12 +144,12 @@ def render_text(
     for v in report.verdicts:
         kind = "lemma" if v.lemma else v.kind
         table.add_row(
-            v.id, kind, f"[{_style(v)}]{_verdict_text(v)}[/]", v.engine, f"{v.seconds:.2f}"
+            v.id, kind, f"[{_style(v)}]{verdict_text(v)}[/]", v.engine, f"{v.seconds:.2f}"
         )
     console.print(table)
     for v in report.verdicts:
         if v.trace is not None and (not v.as_expected or show_expected_traces):
-            console.print(step_table(v.trace, f"{v.id}: {_verdict_text(v)}"))
+            console.print(step_table(v.trace, f"{v.id}: {verdict_text(v)}"))
             if v.note:
                 console.print(f"  {v.note}")
         elif v.status == "violated" and v.note:
@@ -223,8 +223,15 @@ def _state_json(s: ConcreteState) -> Any:
     return dataclasses.asdict(s)
 
 
-def report_json(report: Report) -> dict[str, Any]:
+SCHEMA_VERSION = "1.0"
+"""report.json's schema (specs/report.schema.json): the minor number grows when a field is
+added, the major one when a field is removed, renamed or changes its meaning."""
+
+
+def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[str, Any]:
+    """The JSON report; ``traces`` maps an id to the ITF file written for it."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "variant": report.variant,
         "config": dataclasses.asdict(report.config),
         "engine": report.engine,
@@ -273,6 +280,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "disagreements": report.disagreements,
         "ended": report.ended,
         "interrupted": report.interrupted,
+        "traces": dict(traces or {}),
     }
 
 
@@ -293,6 +301,7 @@ def write_outputs(report: Report, out_dir: Path) -> list[Path]:
     for stale in stale_traces(out_dir, (v.id for v in report.verdicts)):
         stale.unlink()
     written = []
+    traces: dict[str, str] = {}
     for v in report.verdicts:
         if v.trace is not None:
             path = out_dir / f"{v.id}.itf.json"
@@ -302,10 +311,11 @@ def write_outputs(report: Report, out_dir: Path) -> list[Path]:
                 variant=report.variant,
                 config=report.config,
                 property_id=v.id,
-                description=f"{v.id} {_verdict_text(v)}",
+                description=f"{v.id} {verdict_text(v)}",
             )
             written.append(path)
+            traces[v.id] = str(path)
     path = out_dir / "report.json"
-    path.write_text(json.dumps(report_json(report), indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(report_json(report, traces), indent=1) + "\n", encoding="utf-8")
     written.append(path)
     return written

@@ -3,7 +3,7 @@
 Every user mistake is found before the engines start and is one line on
 stderr with exit 150: an option out of its range (:data:`LIMITS`, also in
 ``--help`` and the README), an unknown variant or id, a ``--load`` module
-that cannot be imported, an ``--out`` that cannot be written. SIGINT and
+that cannot be imported, an ``--out`` or ``--junit`` that cannot be written. SIGINT and
 SIGTERM end the run with the verdicts settled so far, a line saying so, the
 partial report written, and exit 130 or 143. A closed stdout (``| head``) ends
 the output quietly.
@@ -29,6 +29,7 @@ from rich.console import Console
 from engines.progress import Interrupted
 from engines.verdicts import EXIT_BAD_CONFIG, Report
 from engines.verify import verify
+from gilcheck.junit import write_junit
 from gilcheck.live import Progress
 from gilcheck.load import LoadError, load_module
 from gilcheck.report import render_header, render_text, report_json, write_outputs
@@ -88,6 +89,8 @@ def _check(args: argparse.Namespace) -> tuple[Config, dict[str, Entry], dict[str
             raise _Refused(f"verify: --only {args.only!r} names no catalogue id")
         entries = {k: catalogue[k] for k in wanted}
     _check_writable(args.out)
+    if args.junit is not None:
+        _check_junit(args.junit)
     return cfg, entries, catalogue
 
 
@@ -99,6 +102,19 @@ def _check_writable(out: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise _Refused(f"verify: --out {out}: cannot write there ({reason})") from exc
+
+
+def _check_junit(path: Path) -> None:
+    # Opened for appending, so an existing file is not truncated before the run ends.
+    try:
+        existed = path.exists()
+        with path.open("a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _Refused(f"verify: --junit {path}: cannot write there ({reason})") from exc
 
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -183,13 +199,24 @@ def _output(report: Report, args: argparse.Namespace, console: Console) -> int:
             file=sys.stderr,
         )
         written = []
+    if args.junit is not None:
+        try:
+            write_junit(report, args.junit)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            print(
+                f"gilcheck: verify: --junit {args.junit}: cannot write the report ({reason})",
+                file=sys.stderr,
+            )
+    traces = {
+        p.name.removesuffix(".itf.json"): str(p) for p in written if p.name.endswith(".itf.json")
+    }
     if args.format == "json":
-        print(json.dumps(report_json(report), indent=1), flush=True)
+        print(json.dumps(report_json(report, traces), indent=1), flush=True)
     else:
         render_text(report, console, show_expected_traces=args.show_expected, header=False)
-        traces = [p for p in written if p.name.endswith(".itf.json")]
         if traces:
-            console.print(f"ITF traces: {', '.join(str(p) for p in traces)}")
+            console.print(f"ITF traces: {', '.join(traces.values())}")
         sys.stdout.flush()
     if report.ended:
         print(f"gilcheck: verify: {report.ended}", file=sys.stderr)
