@@ -6,6 +6,6 @@ a small family; each variant overrides one action of
 :class:`~model.protocol.Cpython313`.
 """
 
-from model.bugs import pending_ring
+from model.bugs import pending_ring, pending_signal
 
-__all__ = ["pending_ring"]
+__all__ = ["pending_ring", "pending_signal"]
