@@ -25,6 +25,7 @@ ONE = dataclasses.replace(SMALL_CONFIG, threads=1)
 
 BUGS: list[tuple[str, str, Config]] = [
     ("gh-110693-off-by-one", "STEP-REFUSED-ADD-CHANGES-NOTHING", ONE),
+    ("gh-110693-overwrite", "INV-CALL-NO-LOSS", ONE),
     ("gh-95820", "INV-NO-LOST-WAKEUP", SMALL_CONFIG),
     ("gh-96387", "INV-DROP-REQUEST-HAS-REQUESTER", SMALL_CONFIG),
 ]
