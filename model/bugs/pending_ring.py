@@ -18,7 +18,7 @@ from model.variants import register
 
 
 class RingOffByOne(Cpython313[Any, Any]):
-    """gh-110693 (bpo-? / CPython <= 3.12): a ring of N holds N-1 calls.
+    """gh-110693 (CPython <= 3.12): a ring of N holds N-1 calls.
 
     ``_push_pending_call()`` refused an add when one slot was still free.
     Refuted by STEP-REFUSED-ADD-CHANGES-NOTHING: an add is refused while the
