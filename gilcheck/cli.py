@@ -48,6 +48,8 @@ from typing import NoReturn
 
 from rich.console import Console
 
+# Registers the historical bugs, so every command knows their names.
+import model.bugs  # noqa: F401
 from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted
 from engines.search_verify import MAX_MEMORY

@@ -1,0 +1,11 @@
+"""Historical CPython GIL bugs brought back as registered protocol variants.
+
+Importing this package registers each variant under its issue's name
+(``gilcheck verify --variant gh-110693-off-by-one``). Each module is one bug or
+a small family; each variant overrides one action of
+:class:`~model.protocol.Cpython313`.
+"""
+
+from model.bugs import finalization, pending_ring, pending_signal
+
+__all__ = ["finalization", "pending_ring", "pending_signal"]

@@ -1,0 +1,45 @@
+"""gh-96387: a waiter that must exit at finalization leaves its drop request set.
+
+https://github.com/python/cpython/issues/96387 (fixed by PR #96869, 3.11
+backport #96941). A daemon thread timed out in ``take_gil()``, set
+``gil_drop_request`` on the holder, then exited because the runtime was
+finalizing; nobody waits for the GIL, so the holder's FORCE_SWITCHING wait in
+``drop_gil()`` never ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from model.actions import Effect
+from model.phases import Phase
+from model.protocol import Cpython313
+from model.state import State
+from model.variants import register
+
+
+class ExitKeepsDropRequest(Cpython313[Any, Any]):
+    """gh-96387: ``take_gil()`` exits at finalization without resetting its drop request.
+
+    Refuted by INV-DROP-REQUEST-HAS-REQUESTER: the holder's drop request is set
+    and no thread waits for the GIL.
+    """
+
+    def take_gil_wake(self, s: State[Any, Any], t: int, timed_out: bool) -> Effect:
+        """Mirrors ``take_gil()``'s wait loop before PR #96869 (CPython <= 3.11.0).
+
+        Deviates from the 3.13 action only when the waiter exits: the holder's
+        breaker keeps the bit this waiter set.
+        """
+        post = yield from super().take_gil_wake(s, t, timed_out)
+        d = self.d
+        exited = d.eq(post.threads[t].phase, Phase.EXITED)
+        holder_breaker = self.terms.select([th.breaker for th in s.threads], s.last_holder)
+        kept = self.update_thread_at(
+            post, s.last_holder, lambda th: dataclasses.replace(th, breaker=holder_breaker)
+        )
+        return d.ite(exited, kept, post)
+
+
+register("gh-96387", ExitKeepsDropRequest)
