@@ -28,6 +28,7 @@ BUGS: list[tuple[str, str, Config]] = [
     ("gh-110693-overwrite", "INV-CALL-NO-LOSS", ONE),
     ("gh-95820", "INV-NO-LOST-WAKEUP", SMALL_CONFIG),
     ("gh-96387", "INV-DROP-REQUEST-HAS-REQUESTER", SMALL_CONFIG),
+    ("gh-96387-hang", "INV-NO-DEADLOCK", SMALL_CONFIG),
 ]
 
 
