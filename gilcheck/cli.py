@@ -36,7 +36,9 @@ a verdict).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import json
 import platform
 import signal
 import sys
@@ -205,7 +207,13 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--seed", type=int, default=0, help=f"the vacuity guard's seed ({limits_help('seed')})"
     )
-    sub.add_parser("catalogue", help="list the catalogue entries")
+    c = sub.add_parser("catalogue", help="list the catalogue entries")
+    c.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (one line an entry) or json (every field of every entry, as a list)",
+    )
     sub.add_parser("replay", help="replay an ITF counterexample on impl", add_help=False)
     sub.add_parser(
         "soak",
@@ -230,12 +238,19 @@ def version_text() -> str:
     )
 
 
-def _catalogue() -> int:
+def _catalogue(fmt: str) -> int:
     try:
         entries = load()
     except CatalogueError as exc:
         print(f"gilcheck: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    if fmt == "json":
+        rows = [
+            {**dataclasses.asdict(e), "witness": dict(e.witness), "triggers": list(e.triggers)}
+            for e in entries.values()
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
     console = Console(highlight=False)
     for e in entries.values():
         tag = "lemma" if e.lemma else e.kind
@@ -270,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "verify":
             return run_verify(args)
-        return _catalogue()
+        return _catalogue(args.format)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_CONFIG
     except KeyboardInterrupt:

@@ -204,6 +204,22 @@ def test_catalogue_lists_every_id(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(listed) == len(set(listed)), "an id is listed twice"
 
 
+def test_catalogue_as_json_has_every_field_of_every_entry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = gilcheck(capsys, "catalogue", "--format", "json")
+    assert code == EXIT_OK
+    assert err == ""
+    rows = json.loads(out)
+    assert [r["id"] for r in rows] == list(load())
+    for row in rows:
+        entry = load()[row["id"]]
+        assert row["statement"] == entry.statement
+        assert row["expected"] == entry.expected
+        assert tuple(row["triggers"]) == entry.triggers
+        assert row["witness"] == dict(entry.witness)
+
+
 def test_catalogue_with_a_bad_catalogue_exits_150(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
