@@ -127,11 +127,14 @@ class _First(Exception):
 
 def mutants(console: Console, path: str, seconds: float) -> None:
     module = load_module(path)
-    classes = [
-        c
-        for _, c in inspect.getmembers(module, inspect.isclass)
-        if issubclass(c, Cpython313) and c is not Cpython313 and c.__module__ == module.__name__
-    ]
+    # Every variant the module names, its own or shipped ones it aliases, once each.
+    classes = list(
+        dict.fromkeys(
+            c
+            for _, c in inspect.getmembers(module, inspect.isclass)
+            if issubclass(c, Cpython313) and c is not Cpython313
+        )
+    )
     table = Table(title=f"3. time to the first violation, {_cfg(MUTANT_CONFIG)}")
     for col in ("variant", "first violated", "depth", "seconds"):
         table.add_column(col, justify="right")

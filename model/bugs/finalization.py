@@ -42,26 +42,33 @@ class ExitKeepsDropRequest(Cpython313[Any, Any]):
         return d.ite(exited, kept, post)
 
 
-class ExitKeepsDropRequestHang(ExitKeepsDropRequest):
+class SwitchWaitWithoutSpuriousEnd(Cpython313[Any, Any]):
+    """``drop_gil()``'s switch_cond wait ends only once another thread took the GIL.
+
+    Not a bug on its own (``while (last_holder == tstate) COND_WAIT(...)`` is a
+    candidate fix of LIVE-FORCED-SWITCH-STRICT); the hang form of gh-96387 needs it.
+    """
+
+    def switch_wake(self, s: State[Any, Any], t: int) -> Effect:
+        """Mirrors the end of ``drop_gil()``'s ``COND_WAIT(gil->switch_cond)``.
+
+        Deviates from the 3.13 action: no spurious wake-up. POSIX allows them
+        but they are rare, and the reported hang is the run in which none came;
+        the faithful model, where one is always possible, has no deadlock here.
+        """
+        d = self.d
+        me = s.threads[t]
+        yield d.all(d.eq(me.phase, Phase.SWITCH_WAIT), d.ne(s.last_holder, t))
+        return self.with_thread(s, t, dataclasses.replace(me, phase=d.int_(Phase.DETACHED)))
+
+
+class ExitKeepsDropRequestHang(ExitKeepsDropRequest, SwitchWaitWithoutSpuriousEnd):
     """gh-96387 as it was reported, a hang: the drop request stays set and the
     holder's switch_cond wait does not end spuriously.
 
     Refuted by INV-NO-DEADLOCK: the holder waits in ``drop_gil()`` for a switch
     and every other thread has exited.
     """
-
-    def switch_wake(self, s: State[Any, Any], t: int) -> Effect:
-        """Mirrors the end of ``drop_gil()``'s ``COND_WAIT(gil->switch_cond)``.
-
-        Deviates from the 3.13 action: the wait ends only once another thread
-        took the GIL (no spurious wake-up). POSIX allows spurious wake-ups but
-        they are rare, and the reported hang is the run in which none came; the
-        faithful model, where one is always possible, has no deadlock here.
-        """
-        d = self.d
-        me = s.threads[t]
-        yield d.all(d.eq(me.phase, Phase.SWITCH_WAIT), d.ne(s.last_holder, t))
-        return self.with_thread(s, t, dataclasses.replace(me, phase=d.int_(Phase.DETACHED)))
 
 
 register("gh-96387", ExitKeepsDropRequest)

@@ -17,6 +17,7 @@ from typing import Any
 from model.actions import Effect
 from model.base import INTERP, MAIN, MAINQ
 from model.bits import EVENTS_MASK, VERSION_MASK, Bit
+from model.bugs import finalization as _shipped
 from model.phases import Phase, Stage
 from model.protocol import Cpython313
 from model.state import State, ThreadState
@@ -57,18 +58,9 @@ class SwitchOnEveryAcquire(Cpython313[Any, Any]):
         return dataclasses.replace(post, switch_number=self.d.add(s.switch_number, 1))
 
 
-class NoDropResetOnExit(Cpython313[Any, Any]):
-    """gh-96387 brought back: a waiter that must exit leaves its drop request set."""
-
-    def take_gil_wake(self, s: S, t: int, timed_out: bool) -> Effect:
-        post = yield from super().take_gil_wake(s, t, timed_out)
-        d = self.d
-        exited = d.eq(post.threads[t].phase, Phase.EXITED)
-        holder_breaker = self.terms.select([th.breaker for th in s.threads], s.last_holder)
-        kept = self.update_thread_at(
-            post, s.last_holder, lambda th: dataclasses.replace(th, breaker=holder_breaker)
-        )
-        return d.ite(exited, kept, post)
+NoDropResetOnExit = _shipped.ExitKeepsDropRequest
+"""gh-96387 brought back: a waiter that must exit leaves its drop request set (shipped
+as the ``gh-96387`` variant)."""
 
 
 class DropRequestOnWaiter(Cpython313[Any, Any]):
@@ -373,17 +365,8 @@ class FixedSelfHandOff(Cpython313[Any, Any]):
         )
 
 
-class LoopedSwitchWait(Cpython313[Any, Any]):
-    """``while (last_holder == tstate) COND_WAIT(switch_cond)``: no spurious end."""
+LoopedSwitchWait = _shipped.SwitchWaitWithoutSpuriousEnd
+"""``while (last_holder == tstate) COND_WAIT(switch_cond)``: no spurious end."""
 
-    def switch_wake(self, s: S, t: int) -> Effect:
-        d = self.d
-        me = s.threads[t]
-        yield d.all(d.eq(me.phase, Phase.SWITCH_WAIT), d.ne(s.last_holder, t))
-        return self.with_thread(s, t, dataclasses.replace(me, phase=d.int_(Phase.DETACHED)))
-
-
-class HangAtFinalization(NoDropResetOnExit, LoopedSwitchWait):
-    """gh-96387 as it hung: the exiting waiter's drop request stays set, and the
-    holder's forced-switch wait is a loop, so the holder waits for a switch no
-    thread is left to make (both mutants above, together)."""
+HangAtFinalization = _shipped.ExitKeepsDropRequestHang
+"""gh-96387 as it hung (the ``gh-96387-hang`` variant): both of the above together."""
