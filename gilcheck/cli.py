@@ -107,7 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("verify", help="prove or refute every catalogue entry")
     v.add_argument(
-        "--variant", default=DEFAULT, help=f"model variant (known: {', '.join(sorted(VARIANTS))})"
+        "--variant",
+        default=DEFAULT,
+        help="model variant: a registered name "
+        f"(known: {', '.join(sorted(VARIANTS))}) or path/to/file.py:ClassName",
     )
     v.add_argument(
         "--load",

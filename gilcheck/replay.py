@@ -11,7 +11,10 @@ How a trace is scheduled on impl, and what counts as a divergence, is in
 
 ``--load MODULE`` (repeatable) imports a module before the trace is read, as
 ``gilcheck verify --load`` does (:func:`gilcheck.load.load_module`), so that a
-trace of a variant the module registers can be replayed.
+trace of a variant the module registers can be replayed. ``--variant SPEC``
+reads the trace against that variant instead of the one the trace names: a
+registered name or ``path/to/file.py:ClassName`` (:func:`gilcheck.load.resolve_variant`);
+a trace whose recorded variant is such a path is resolved the same way.
 
 Exit status, in the scheme ``gilcheck verify`` uses for its own errors
 (engines/verify.py): 0 ``impl`` follows the trace; 1 it diverges (the
@@ -45,10 +48,10 @@ from conformance.harness import ConfigMismatch, Model, check_config, concrete_mo
 from conformance.replay import DIVERGES, FOLLOWS, UNSCHEDULABLE, Replay, replay_on_impl
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
 from gilcheck.itf import ItfError, read_itf
-from gilcheck.load import LoadError, load_module
+from gilcheck.load import LoadError, load_module, resolve_variant
 from model.config import Config
 from model.trace import ReplayError
-from model.variants import UnknownVariant, model_class
+from model.variants import UnknownVariant
 
 BAD_OPTION: Final = EXIT_BAD_CONFIG
 """150: a bad option or ``--load``, no impl or variant of that name, a config impl cannot play."""
@@ -61,7 +64,7 @@ INTERNAL: Final = EXIT_INTERNAL
 
 
 def _model_for(variant: str, cfg: Config) -> Model:
-    return concrete_model(model_class(variant), cfg)
+    return concrete_model(resolve_variant(variant), cfg)
 
 
 def print_table(result: Replay, out: TextIO) -> None:
@@ -140,6 +143,13 @@ def _parser() -> argparse.ArgumentParser:
         help="import MODULE (a dotted name or a path to a .py file) before the trace is read, "
         "e.g. one that registers the trace's variant; repeatable",
     )
+    parser.add_argument(
+        "--variant",
+        default=None,
+        metavar="SPEC",
+        help="read the trace against this model variant instead of the one it names: "
+        "a registered name or path/to/file.py:ClassName",
+    )
     return parser
 
 
@@ -168,8 +178,14 @@ def _main(argv: Sequence[str] | None) -> int:
             load_module(spec)
         except LoadError as exc:
             return _fail(BAD_OPTION, str(exc))
+
+    def model_for(variant: str, cfg: Config) -> Model:
+        return _model_for(args.variant or variant, cfg)
+
     try:
-        itf = read_itf(args.trace, _model_for)
+        itf = read_itf(args.trace, model_for)
+    except LoadError as exc:
+        return _fail(BAD_OPTION, f"{args.trace}: {exc}")
     except ReplayError as exc:
         return _fail(NOT_A_BEHAVIOUR, f"{args.trace}: not a behaviour of its own model: {exc}")
     except UnknownVariant as exc:
@@ -178,14 +194,14 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     except ItfError as exc:
         return _fail(UNREADABLE, f"{exc}")
-    model = _model_for(itf.variant, itf.config)
+    model = model_for(itf.variant, itf.config)
     try:
         check_config(model)
     except ConfigMismatch as exc:
         return _fail(BAD_OPTION, f"{args.trace}: {exc}")
     prop: Any = itf.property
     header = (
-        f"replaying {args.trace} ({len(itf.trace)} steps of {itf.variant}"
+        f"replaying {args.trace} ({len(itf.trace)} steps of {args.variant or itf.variant}"
         f"{f', violating {prop}' if prop else ''}) on impl {args.variant_impl}"
     )
     _to_stdout(lambda out: print(header, file=out))

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Final
+from typing import Any, Final
 
 from rich.console import Console
 
@@ -31,11 +31,12 @@ from engines.verdicts import EXIT_BAD_CONFIG, Report
 from engines.verify import verify
 from gilcheck.junit import write_junit
 from gilcheck.live import Progress
-from gilcheck.load import LoadError, load_module
+from gilcheck.load import LoadError, load_module, resolve_variant
 from gilcheck.report import render_header, render_text, report_json, write_outputs
 from model.catalogue import CatalogueError, Entry, load
 from model.config import Config, ConfigError
-from model.variants import UnknownVariant, model_class
+from model.protocol import Cpython313
+from model.variants import UnknownVariant
 
 LIMITS: Final = {
     "interp_capacity": (1, 1000),
@@ -63,8 +64,11 @@ def limits_help(name: str) -> str:
     return f"{lo}..{hi}"
 
 
-def _check(args: argparse.Namespace) -> tuple[Config, dict[str, Entry], dict[str, Entry]]:
-    """The configuration, the entries to check and the whole catalogue; or _Refused."""
+def _check(
+    args: argparse.Namespace,
+) -> tuple[type[Cpython313[Any, Any]], Config, dict[str, Entry], dict[str, Entry]]:
+    """The model class, the configuration, the entries to check and the whole catalogue;
+    or _Refused (or UnknownVariant)."""
     for name, (lo, hi) in LIMITS.items():
         value = getattr(args, name)
         if value is not None and not lo <= value <= hi:
@@ -73,6 +77,7 @@ def _check(args: argparse.Namespace) -> tuple[Config, dict[str, Entry], dict[str
     try:
         for spec in args.load:
             load_module(spec)
+        model = resolve_variant(args.variant)
         cfg = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
         catalogue = load()
     except LoadError as exc:
@@ -91,7 +96,7 @@ def _check(args: argparse.Namespace) -> tuple[Config, dict[str, Entry], dict[str
     _check_writable(args.out)
     if args.junit is not None:
         _check_junit(args.junit)
-    return cfg, entries, catalogue
+    return model, cfg, entries, catalogue
 
 
 def _check_writable(out: Path) -> None:
@@ -140,9 +145,8 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        cfg, entries, catalogue = _check(args)
         # The one place a variant's name is looked up: the class flows down from here.
-        model = model_class(args.variant)
+        model, cfg, entries, catalogue = _check(args)
     except UnknownVariant as exc:
         print(f"gilcheck: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
