@@ -189,7 +189,10 @@ BROKEN: Final = tuple(name for name in IMPLS if name != CORRECT and name not in 
 
 class NoResignalOnError(Cpython313[B, I]):
     """``callback_return`` without "we play it safe": after a failing call the
-    thread's CALLS_TO_DO bit stays as it was, instead of being set again."""
+    thread's CALLS_TO_DO bit stays as it was, instead of being set again.
+    Refuted by INV-NO-LOST-WAKEUP: a call stays queued with no thread's bit set."""
+
+    refuted_by = "INV-NO-LOST-WAKEUP"
 
     def callback_return(self, s: State[B, I], t: int, level: int, q: int, ok: bool) -> Effect:
         post = yield from super().callback_return(s, t, level, q, ok)

@@ -76,12 +76,13 @@ def verify(
     check_vacuity: bool = True,
     name: str = "",
     assume: Mapping[str, Entry] | None = None,
-    stop_on_violation: bool = False,
+    stop_on_violation: bool | frozenset[str] = False,
     listener: progress.Listener | None = None,
     max_states: int | None = None,
     time_limit: float | None = None,
     max_memory: int | None = None,
     z3_timeout: float = Z3_QUERY_SECONDS,
+    search_seconds: float | None = None,
 ) -> Report:
     """Check every entry of ``entries`` against the model class ``model`` in configuration ``cfg``.
 
@@ -95,7 +96,7 @@ def verify(
 
     ``listener`` hears the phases and each entry as it is settled
     (:mod:`engines.progress`). ``stop_on_violation`` ends the run at the first
-    violation of an entry expected to hold. A KeyboardInterrupt or
+    violation of an entry expected to hold (a set of ids: of one of those). A KeyboardInterrupt or
     :class:`~engines.progress.Interrupted` (SIGTERM) ends it too; either way the
     workers are stopped and the report holds what was settled, the rest
     ``unchecked``. ``max_states`` bounds the explicit search (``--engine
@@ -104,7 +105,9 @@ def verify(
     the workers are stopped and what is not settled is reported as it stands.
     ``z3_timeout`` (seconds) bounds each z3 query: a query that reaches it is
     given up, and what it would have decided is reported as undecided, never
-    proved (the entry's note says which query).
+    proved (the entry's note says which query). ``search_seconds`` replaces the
+    exhaustive search's share before z3 (0 leaves every entry to z3, as
+    ``gilcheck mutants`` does to tell the engines' kills apart).
     """
     start = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + time_limit
@@ -116,11 +119,12 @@ def verify(
             settled[event.id] = event
             if listener is not None:
                 listener(event)
-            if (
-                stop_on_violation
-                and event.status == "violated"
-                and entries[event.id].expected == "holds"
-            ):
+            stops = (
+                event.id in stop_on_violation
+                if isinstance(stop_on_violation, frozenset)
+                else stop_on_violation
+            )
+            if stops and event.status == "violated" and entries[event.id].expected == "holds":
                 raise _StopRun(event.id)
         elif listener is not None and not isinstance(event, Settled):
             listener(event)
@@ -146,6 +150,7 @@ def verify(
                 )
         else:
             share = SEARCH_SECONDS if time_limit is None else SEARCH_SHARE * time_limit
+            share = share if search_seconds is None else search_seconds
             until = time.monotonic() + share
             holds = [p for p, e in entries.items() if e.expected == "holds"]
             with progress.listening(hear):

@@ -50,6 +50,9 @@ class ModelBase(Generic[B, I]):
     symmetric: ClassVar[bool] = True
     """Threads other than the main thread are interchangeable (see
     :mod:`model.symmetry`); a variant that treats one of them specially sets False."""
+    refuted_by: ClassVar[str | None] = None
+    """The catalogue entry a deliberately broken variant must be refuted by (a bug
+    brought back names the one its docstring gives); ``gilcheck mutants`` checks it."""
 
     def __init__(self, cfg: Config, d: Domain[B, I]) -> None:
         self.cfg = cfg

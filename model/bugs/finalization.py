@@ -26,6 +26,8 @@ class ExitKeepsDropRequest(Cpython313[Any, Any]):
     and no thread waits for the GIL.
     """
 
+    refuted_by = "INV-DROP-REQUEST-HAS-REQUESTER"
+
     def take_gil_wake(self, s: State[Any, Any], t: int, timed_out: bool) -> Effect:
         """Mirrors ``take_gil()``'s wait loop before PR #96869 (CPython <= 3.11.0).
 
@@ -69,6 +71,8 @@ class ExitKeepsDropRequestHang(ExitKeepsDropRequest, SwitchWaitWithoutSpuriousEn
     Refuted by INV-NO-DEADLOCK: the holder waits in ``drop_gil()`` for a switch
     and every other thread has exited.
     """
+
+    refuted_by = "INV-NO-DEADLOCK"
 
 
 register("gh-96387", ExitKeepsDropRequest)

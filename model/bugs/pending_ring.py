@@ -24,6 +24,8 @@ class RingOffByOne(Cpython313[Any, Any]):
     queue is not full.
     """
 
+    refuted_by = "STEP-REFUSED-ADD-CHANGES-NOTHING"
+
     def add_pending_call(self, s: State[Any, Any], t: int, q: int) -> Effect:
         """Mirrors ``_push_pending_call()`` of CPython 3.12.
 
@@ -48,6 +50,8 @@ class RingOverwritesOldest(Cpython313[Any, Any]):
     dropped from a ring. Refuted by INV-CALL-NO-LOSS: an accepted call neither
     ran nor is queued.
     """
+
+    refuted_by = "INV-CALL-NO-LOSS"
 
     def add_pending_call(self, s: State[Any, Any], t: int, q: int) -> Effect:
         """Mirrors ``_push_pending_call()`` with no ``_Py_ADD_PENDING_FULL`` result.

@@ -25,6 +25,8 @@ class AdderOnlySignal(Cpython313[Any, Any]):
     main thread holds the GIL, and its CALLS_TO_DO bit is clear.
     """
 
+    refuted_by = "INV-NO-LOST-WAKEUP"
+
     def signal_pending_call(self, s: State[Any, Any], t: int, q: int) -> Effect:
         """Mirrors the signalling half of ``_PyEval_AddPendingCall()`` of CPython 3.9-3.11.
 

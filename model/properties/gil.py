@@ -4,7 +4,7 @@ drop requests and who may take the GIL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from model.base import INTERP, MAIN, MAINQ
 from model.bits import Bit
@@ -210,7 +210,11 @@ def no_take_after_finalize(m: M, pre: S, post: S) -> Any:
     )
 
 
-@state_property("INV-NO-DEADLOCK")
+DEADLOCK: Final = "INV-NO-DEADLOCK"
+"""TLC's deadlock check, as a state property (its violations are their own class)."""
+
+
+@state_property(DEADLOCK)
 def no_deadlock(m: M, s: S) -> Any:
     """INV-NO-DEADLOCK."""
     d = m.d

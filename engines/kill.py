@@ -1,0 +1,132 @@
+"""One cell of the kill matrix: one engine's run of the catalogue on one variant.
+
+``gilcheck mutants`` asks of every deliberately broken variant which engine
+refutes it, by which entry, after how many steps and seconds. Each cell is one
+:func:`engines.verify.verify` run of the whole catalogue (the vacuity guard
+off: a cell asks for violations, not coverage) with one engine alone: the
+exhaustive search, z3 (BMC and k-induction, the search before it given no
+time, so that z3's own kills are counted) or the explicit search. The faithful
+model is the control row: a cell of it is *clean* when no entry expected to
+hold is violated and every documented expected counterexample is found.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from engines.verdicts import Engine, ModelClass, Report, Verdict
+from engines.verify import verify
+from model.catalogue import Entry
+from model.config import Config
+from model.properties.gil import DEADLOCK
+
+ModelEngine = Literal["search", "z3", "explicit"]
+MODEL_ENGINES: Final[tuple[ModelEngine, ...]] = ("search", "z3", "explicit")
+
+Outcome = Literal["killed", "survived", "clean", "unclean"]
+"""``killed`` / ``survived`` for a broken variant; ``clean`` / ``unclean`` for the control."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """An entry expected to hold that the engine refuted."""
+
+    id: str
+    kind: Literal["safety", "liveness", "deadlock"]
+    steps: int | None
+    """The counterexample's length (its number of steps)."""
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """What one engine concluded about one variant."""
+
+    engine: str
+    outcome: Outcome
+    kills: tuple[Kill, ...]
+    seconds: float
+    note: str = ""
+    """Why a variant survived (how far the engine got), or what the control got wrong."""
+
+    def killed_by(self, pid: str) -> Kill | None:
+        return next((k for k in self.kills if k.id == pid), None)
+
+
+def kill_kind(v: Verdict) -> Literal["safety", "liveness", "deadlock"]:
+    """TLC's three classes: a deadlock is a safety property of its own."""
+    if v.id == DEADLOCK:
+        return "deadlock"
+    return "safety" if v.kind == "safety" else "liveness"
+
+
+def run_cell(
+    model: ModelClass,
+    cfg: Config,
+    entries: Mapping[str, Entry],
+    engine: ModelEngine,
+    *,
+    control: bool,
+    depth: int,
+    max_k: int,
+    time_limit: float,
+    name: str = "",
+) -> Cell:
+    """One engine on one variant, bounded by ``time_limit`` seconds.
+
+    ``control`` marks the faithful model, whose cell is clean or unclean rather
+    than killed or survived. A broken variant's run ends at the violation of
+    the entry it names in ``refuted_by`` (at the first violation if it names
+    none): what was refuted before that is kept.
+    """
+    expect = getattr(model, "refuted_by", None)
+    stop: bool | frozenset[str] = False if control else (frozenset({expect}) if expect else True)
+    start = time.perf_counter()
+    report = verify(
+        model,
+        cfg,
+        entries,
+        engine=_ENGINE[engine],
+        depth=depth,
+        max_k=max_k,
+        parallel=False,
+        check_vacuity=False,
+        name=name,
+        time_limit=time_limit,
+        search_seconds=0.0 if engine == "z3" else None,
+        stop_on_violation=stop,
+    )
+    seconds = time.perf_counter() - start
+    kills = tuple(
+        Kill(v.id, kill_kind(v), v.depth, round(v.seconds, 3))
+        for v in report.verdicts
+        if v.expected == "holds" and v.status == "violated"
+    )
+    if control:
+        missed = [
+            v.id for v in report.verdicts if v.expected == "violated" and v.status != "violated"
+        ]
+        wrong = [k.id for k in kills] + [f"{p} (expected counterexample not found)" for p in missed]
+        outcome: Outcome = "unclean" if wrong else "clean"
+        return Cell(engine, outcome, kills, seconds, "; ".join(wrong))
+    if kills:
+        return Cell(engine, "killed", kills, seconds)
+    return Cell(engine, "survived", (), seconds, _how_far(report))
+
+
+_ENGINE: Final[dict[ModelEngine, Engine]] = {"search": "search", "z3": "z3", "explicit": "explicit"}
+
+
+def _how_far(report: Report) -> str:
+    """What an engine that found no violation knows: proofs, depths, where it stopped."""
+    proved = sum(v.status == "proved" for v in report.verdicts)
+    depths = [v.depth for v in report.verdicts if v.status == "bounded" and v.depth is not None]
+    parts = [f"{proved} proved"] if proved else []
+    if depths:
+        parts.append(f"no violation within {min(depths)} steps")
+    if report.ended:
+        parts.append(report.ended)
+    return "; ".join(parts) or "no violation found"
