@@ -1,6 +1,6 @@
 """One cell of the kill matrix: one engine's run of the catalogue on one variant.
 
-``gilcheck mutants`` asks of every deliberately broken variant which engine
+The kill matrix asks of every deliberately broken variant which engine
 refutes it, by which entry, after how many steps and seconds. Each cell is one
 :func:`engines.verify.verify` run of the whole catalogue (the vacuity guard
 off: a cell asks for violations, not coverage) with one engine alone: the
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from engines.verdicts import Engine, ModelClass, Report, Verdict
+from engines.verdicts import ModelClass, Report, Verdict
 from engines.verify import verify
 from model.catalogue import Entry
 from model.config import Config
@@ -82,14 +82,14 @@ def run_cell(
     the entry it names in ``refuted_by`` (at the first violation if it names
     none): what was refuted before that is kept.
     """
-    expect = getattr(model, "refuted_by", None)
+    expect = model.refuted_by
     stop: bool | frozenset[str] = False if control else (frozenset({expect}) if expect else True)
     start = time.perf_counter()
     report = verify(
         model,
         cfg,
         entries,
-        engine=_ENGINE[engine],
+        engine=engine,
         depth=depth,
         max_k=max_k,
         parallel=False,
@@ -115,9 +115,6 @@ def run_cell(
     if kills:
         return Cell(engine, "killed", kills, seconds)
     return Cell(engine, "survived", (), seconds, _how_far(report))
-
-
-_ENGINE: Final[dict[ModelEngine, Engine]] = {"search": "search", "z3": "z3", "explicit": "explicit"}
 
 
 def _how_far(report: Report) -> str:

@@ -107,7 +107,7 @@ def verify(
     given up, and what it would have decided is reported as undecided, never
     proved (the entry's note says which query). ``search_seconds`` replaces the
     exhaustive search's share before z3 (0 leaves every entry to z3, as
-    ``gilcheck mutants`` does to tell the engines' kills apart).
+    the kill matrix does to tell the engines' kills apart).
     """
     start = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + time_limit
@@ -149,8 +149,13 @@ def verify(
                     max_memory=max_memory,
                 )
         else:
-            share = SEARCH_SECONDS if time_limit is None else SEARCH_SHARE * time_limit
-            share = share if search_seconds is None else search_seconds
+            share = (
+                search_seconds
+                if search_seconds is not None
+                else SEARCH_SECONDS
+                if time_limit is None
+                else SEARCH_SHARE * time_limit
+            )
             until = time.monotonic() + share
             holds = [p for p, e in entries.items() if e.expected == "holds"]
             with progress.listening(hear):

@@ -52,7 +52,7 @@ class ModelBase(Generic[B, I]):
     :mod:`model.symmetry`); a variant that treats one of them specially sets False."""
     refuted_by: ClassVar[str | None] = None
     """The catalogue entry a deliberately broken variant must be refuted by (a bug
-    brought back names the one its docstring gives); ``gilcheck mutants`` checks it."""
+    brought back names the one its docstring gives); engines/kill.py checks it."""
 
     def __init__(self, cfg: Config, d: Domain[B, I]) -> None:
         self.cfg = cfg

@@ -17,6 +17,7 @@ import conformance.broken_impls  # noqa: F401  (registers no-resignal-on-error)
 import model.bugs  # noqa: F401  (registers the bug variants)
 from engines.kill import run_cell
 from model.catalogue import load
+from model.properties.gil import DEADLOCK
 from model.protocol import Cpython313
 from model.variants import VARIANTS
 from tests.cli_helpers import SMALL_CONFIG
@@ -44,7 +45,7 @@ def test_the_search_kills_each_bug_by_the_entry_it_names(name: str) -> None:
     assert kill is not None, f"{name} was killed by {[k.id for k in cell.kills]} only"
     assert kill.steps is not None
     assert kill.steps >= 1
-    assert kill.kind == ("deadlock" if kill.id == "INV-NO-DEADLOCK" else "safety")
+    assert kill.kind == ("deadlock" if kill.id == DEADLOCK else "safety")
 
 
 class RenamedOnly(Cpython313[Any, Any]):
