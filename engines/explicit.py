@@ -47,6 +47,8 @@ class Found:
 
     depth: int
     trace: Trace
+    seconds: float = 0.0
+    """Seconds into the search when it was found."""
 
 
 @dataclass
@@ -107,6 +109,7 @@ class _Search:
         goals: Mapping[str, StatePredicate],
     ) -> None:
         self.model = model
+        self.start = time.perf_counter()
         self.instances: tuple[Instance, ...] = tuple(model.instances)
         props = list(properties)
         self.state_props = [p for p in props if not p.step]
@@ -122,6 +125,9 @@ class _Search:
         self.violations: dict[str, Found] = {}
         self.reached: dict[str, Found] = {}
         self.transitions = 0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
     # -- traces -----------------------------------------------------------------------------
 
@@ -160,12 +166,12 @@ class _Search:
         if self.state_props:
             for p in self.state_props:
                 if not p.holds(self.model, s):
-                    self.violations[p.id] = Found(depth, self.trace_to(sid))
+                    self.violations[p.id] = Found(depth, self.trace_to(sid), self.elapsed())
             self.state_props = [p for p in self.state_props if p.id not in self.violations]
         if self.goals:
             for name, goal in self.goals.items():
                 if goal(s):
-                    self.reached[name] = Found(depth, self.trace_to(sid))
+                    self.reached[name] = Found(depth, self.trace_to(sid), self.elapsed())
             self.goals = {n: g for n, g in self.goals.items() if n not in self.reached}
 
     def expand(self, sid: int) -> tuple[int, ...]:
@@ -197,7 +203,9 @@ class _Search:
             if self.step_props:
                 for p in self.step_props:
                     if not p.holds(model, s, post):
-                        self.violations[p.id] = Found(depth, self.trace_via(sid, i, post))
+                        self.violations[p.id] = Found(
+                            depth, self.trace_via(sid, i, post), self.elapsed()
+                        )
                 self.step_props = [p for p in self.step_props if p.id not in self.violations]
         succ = tuple(out)
         self.succ[sid] = succ
@@ -212,6 +220,8 @@ def explore(
     goals: Mapping[str, StatePredicate] | None = None,
     max_states: int | None = None,
     on_level: Callable[[int, int, float], None] | None = None,
+    deadline: float | None = None,
+    stop_on: frozenset[str] = frozenset(),
 ) -> ExplicitResult:
     """Breadth-first search of the concrete ``model`` from its initial state, ``depth`` steps deep.
 
@@ -224,7 +234,10 @@ def explore(
     many steps that :func:`model.trace.replay` accepts; likewise each goal's
     shortest trace. With ``max_states``, the search stops cleanly once more
     than that many distinct states are known: the result's ``depth`` is the
-    last complete level and ``stopped`` says why. ``on_level(k, count, seconds)``
+    last complete level and ``stopped`` says why; likewise once ``time.monotonic()``
+    passes ``deadline``, and once a property in ``stop_on`` is violated (its
+    trace is still shortest: every state of the levels before was checked).
+    ``on_level(k, count, seconds)``
     is called after each level. A model that raises while firing raises
     :class:`ModelError` with the trace to the state it raised in.
     """
@@ -241,11 +254,21 @@ def explore(
     level: frozenset[int] = levels[0]
     for k in range(1, depth + 1):
         nxt: set[int] = set()
-        for sid in sorted(level):
+        for n, sid in enumerate(sorted(level)):
+            if deadline is not None and n % 256 == 0 and time.monotonic() > deadline:
+                stopped = (
+                    f"explicit: the time limit passed while computing level {k}; "
+                    f"levels 0..{k - 1} are complete"
+                )
+                break
             succ = search.succ[sid]
             if succ is None:
                 succ = search.expand(sid)
             nxt.update(succ)
+            hit = sorted(stop_on.intersection(search.violations)) if stop_on else []
+            if hit:
+                stopped = f"explicit: stopped at the violation of {hit[0]} in level {k}"
+                break
             if max_states is not None and len(search.states) > max_states:
                 stopped = (
                     f"explicit: more than {max_states} states (max_states) while computing "

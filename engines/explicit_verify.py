@@ -33,7 +33,13 @@ MAX_STATES = 400_000
 
 
 def _search(
-    model: ModelClass, cfg: Config, pids: list[str], depth: int, max_states: int = MAX_STATES
+    model: ModelClass,
+    cfg: Config,
+    pids: list[str],
+    depth: int,
+    max_states: int = MAX_STATES,
+    deadline: float | None = None,
+    stop_on: frozenset[str] = frozenset(),
 ) -> ExplicitResult:
     seen = [0]
 
@@ -52,6 +58,8 @@ def _search(
         properties=[PROPERTIES[p] for p in pids],
         max_states=max_states,
         on_level=level,
+        deadline=deadline,
+        stop_on=stop_on,
     )
 
 
@@ -66,10 +74,23 @@ def explicit_verdicts(
     entries: Mapping[str, Entry],
     depth: int,
     max_states: int = MAX_STATES,
+    deadline: float | None = None,
+    stop_on_violation: bool | frozenset[str] = False,
 ) -> list[Verdict]:
-    """One verdict per entry from a breadth-first search ``depth`` steps deep."""
+    """One verdict per entry from a breadth-first search ``depth`` steps deep.
+
+    Past ``deadline`` (``time.monotonic()``) the search stops at its last complete
+    level, and the bounded verdicts say so; likewise at the first violation of an
+    entry expected to hold (``stop_on_violation``, as in :func:`engines.verify.verify`).
+    A violation's seconds are those the search took to find it.
+    """
     pids = list(entries)
-    res = _search(model, cfg, pids, depth, max_states)
+    holds = frozenset(p for p, e in entries.items() if e.expected == "holds")
+    if isinstance(stop_on_violation, frozenset):
+        stop_on = stop_on_violation & holds
+    else:
+        stop_on = holds if stop_on_violation else frozenset()
+    res = _search(model, cfg, pids, depth, max_states, deadline, stop_on)
     share = res.seconds / max(1, len(pids))
     out = []
     for pid in pids:
@@ -78,7 +99,13 @@ def explicit_verdicts(
         found = res.violations.get(pid)
         if found is not None:
             out.append(
-                dataclasses.replace(base, status="violated", depth=found.depth, trace=found.trace)
+                dataclasses.replace(
+                    base,
+                    status="violated",
+                    depth=found.depth,
+                    trace=found.trace,
+                    seconds=round(found.seconds, 3),
+                )
             )
         else:
             out.append(dataclasses.replace(base, depth=res.depth, note=_bound_note(res)))

@@ -26,8 +26,10 @@ from model.properties.gil import DEADLOCK
 ModelEngine = Literal["search", "z3", "explicit"]
 MODEL_ENGINES: Final[tuple[ModelEngine, ...]] = ("search", "z3", "explicit")
 
-Outcome = Literal["killed", "survived", "clean", "unclean"]
-"""``killed`` / ``survived`` for a broken variant; ``clean`` / ``unclean`` for the control."""
+Outcome = Literal["killed", "survived", "clean", "unclean", "incomplete"]
+"""``killed`` / ``survived`` for a broken variant; ``clean`` / ``unclean`` / ``incomplete``
+for the control (incomplete: nothing wrong, but an expected counterexample was not
+reached before the engine's depth or time ran out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +108,28 @@ def run_cell(
         if v.expected == "holds" and v.status == "violated"
     )
     if control:
-        missed = [
-            v.id for v in report.verdicts if v.expected == "violated" and v.status != "violated"
-        ]
-        wrong = [k.id for k in kills] + [f"{p} (expected counterexample not found)" for p in missed]
-        outcome: Outcome = "unclean" if wrong else "clean"
-        return Cell(engine, outcome, kills, seconds, "; ".join(wrong))
+        return _control(engine, report, kills, seconds)
     if kills:
         return Cell(engine, "killed", kills, seconds)
     return Cell(engine, "survived", (), seconds, _how_far(report))
+
+
+def _control(engine: str, report: Report, kills: tuple[Kill, ...], seconds: float) -> Cell:
+    """The faithful model's cell: wrong when it refutes an entry expected to hold or
+    proves one expected to be violated; incomplete when an expected counterexample
+    lies beyond where the engine stopped."""
+    missed = [v for v in report.verdicts if v.expected == "violated" and v.status != "violated"]
+    wrong = [k.id for k in kills] + [f"{v.id} proved, expected a counterexample" for v in missed
+                                     if v.status == "proved"]  # fmt: skip
+    if wrong:
+        return Cell(engine, "unclean", kills, seconds, "; ".join(wrong))
+    if missed:
+        # z3's notes start with the search it was given no time for: its end says more.
+        first = "" if engine == "z3" else missed[0].note
+        where = first or report.ended or f"none within {report.depth} steps"
+        note = f"expected counterexample not reached ({where}): " + ", ".join(v.id for v in missed)
+        return Cell(engine, "incomplete", kills, seconds, note)
+    return Cell(engine, "clean", kills, seconds)
 
 
 def _how_far(report: Report) -> str:

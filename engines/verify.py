@@ -136,8 +136,11 @@ def verify(
 
             with progress.listening(hear):
                 report.verdicts = explicit_verdicts(
-                    model, cfg, entries, depth, max_states or MAX_STATES
-                )
+                    model, cfg, entries, depth, max_states or MAX_STATES, deadline,
+                    stop_on_violation,
+                )  # fmt: skip
+            if deadline is not None and time.monotonic() > deadline:
+                report.ended = f"the time limit ({time_limit:g} s) passed"  # bounded, said so
         elif engine == "search":
             with progress.listening(hear):
                 report.verdicts, searched = search_verdicts(

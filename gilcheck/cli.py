@@ -219,6 +219,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("replay", help="replay an ITF counterexample on impl", add_help=False)
     sub.add_parser(
+        "mutants", help="the kill matrix: every broken variant by every engine", add_help=False
+    )
+    sub.add_parser(
         "soak",
         help="free-running impl under load, its event log checked against the model",
         add_help=False,
@@ -285,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _delegate("gilcheck.replay", argv[1:])
         if argv and argv[0] == "soak":
             return _delegate("gilcheck.soak", argv[1:])
+        if argv and argv[0] == "mutants":
+            return _delegate("gilcheck.mutants", argv[1:])
         args = _parser().parse_args(argv)
         if args.command == "verify":
             return run_verify(args)

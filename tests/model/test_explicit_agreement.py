@@ -14,11 +14,13 @@ Two checks of the two interpretations of the one model (issue 2, section 4):
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
+import model.bugs  # noqa: F401  (registers gh-96387)
 from engines.bmc import Goal, search, state_goal, violation_goal
 from engines.count import image_states, unrolled_states
 from engines.encoding import Encoding
@@ -31,6 +33,7 @@ from model.properties import PROPERTIES
 from model.protocol import Cpython313
 from model.state import State
 from model.trace import ConcreteState, diff_states, replay
+from model.variants import VARIANTS
 
 ModelClass = type[Cpython313[Any, Any]]
 
@@ -269,6 +272,30 @@ def test_max_states_stops_cleanly() -> None:
     assert [cut.level(k) for k in range(3)] == [full.level(k) for k in range(3)]
     with pytest.raises(IndexError):
         cut.level(3)
+
+
+def test_a_passed_deadline_stops_at_the_last_complete_level() -> None:
+    model = Cpython313(TWO_THREADS, CONCRETE)
+    cut = explore(model, 4, deadline=time.monotonic() - 1.0)
+    assert cut.stopped is not None
+    assert "time limit passed while computing level 1" in cut.stopped
+    assert cut.depth == 0
+    assert cut.counts == [1]
+
+
+def test_stop_on_ends_the_search_at_a_shortest_violation() -> None:
+    """gh-96387's drop request without a requester shows after 4 steps, breadth first."""
+    bug = VARIANTS["gh-96387"]
+    pid = "INV-DROP-REQUEST-HAS-REQUESTER"
+    assert bug.refuted_by == pid
+    model = bug(TWO_THREADS, CONCRETE)
+    full = explore(model, 6, properties=[PROPERTIES[pid]])
+    cut = explore(model, 6, properties=[PROPERTIES[pid]], stop_on=frozenset({pid}))
+    assert full.violations[pid].depth == cut.violations[pid].depth == 4
+    assert cut.stopped == f"explicit: stopped at the violation of {pid} in level 4"
+    assert cut.depth == 3
+    assert 0 < cut.violations[pid].seconds <= cut.seconds
+    replay(model, cut.violations[pid].trace)
 
 
 class GcCrashes(Cpython313[B, I]):

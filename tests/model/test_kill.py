@@ -76,3 +76,15 @@ def test_the_control_row_is_clean_on_the_faithful_model_and_unclean_on_a_bug() -
 
     assert control(Cpython313) == "clean: "
     assert control(VARIANTS["gh-95820"]) == "unclean: INV-NO-LOST-WAKEUP"
+
+
+def test_a_control_that_stops_short_of_an_expected_counterexample_is_incomplete() -> None:
+    """Not reaching a documented counterexample is not a wrong answer, nor a clean one."""
+    entries = {p: load()[p] for p in ("INV-CALL-NO-LOSS", "INV-NO-LOST-WAKEUP-STRICT")}
+    cell = run_cell(
+        Cpython313, SMALL_CONFIG, entries, "explicit", control=True, depth=3, max_k=1,
+        time_limit=30,
+    )  # fmt: skip
+    assert cell.outcome == "incomplete", cell
+    assert cell.note.startswith("expected counterexample not reached (no violation among the ")
+    assert cell.note.endswith(" states reachable within 3 steps): INV-NO-LOST-WAKEUP-STRICT")
