@@ -1,4 +1,5 @@
-"""gh-96387: a waiter that must exit at finalization leaves its drop request set.
+"""Finalization bugs: gh-96387 (a waiter that must exit leaves its drop request
+set) and bpo-36475 (a waiter that acquires during finalization runs on).
 
 https://github.com/python/cpython/issues/96387 (fixed by PR #96869, 3.11
 backport #96941). A daemon thread timed out in ``take_gil()``, set
@@ -75,5 +76,28 @@ class ExitKeepsDropRequestHang(ExitKeepsDropRequest, SwitchWaitWithoutSpuriousEn
     refuted_by = "INV-NO-DEADLOCK"
 
 
+class AcquireIgnoresFinalization(Cpython313[Any, Any]):
+    """bpo-36475: a thread that was waiting when finalization began takes the GIL and runs.
+
+    https://bugs.python.org/issue36475 (fixed in 3.8 by commit f781d202, GH-12667):
+    ``PyEval_AcquireLock()`` and ``PyEval_AcquireThread()`` took the GIL without
+    exiting when the interpreter was finalizing, so a daemon thread could run
+    Python code during ``Py_Finalize()``; the process hung at exit.
+
+    Refuted by STEP-NO-TAKE-AFTER-FINALIZE: a thread other than the main one
+    comes to hold the GIL after finalization has started.
+    """
+
+    refuted_by = "STEP-NO-TAKE-AFTER-FINALIZE"
+
+    def acquired(self, s: State[Any, Any], t: int) -> State[Any, Any]:
+        """Mirrors ``take_gil()`` without the post-acquire ``_PyThreadState_MustExit()``
+        check that bpo-36475 added: the take is computed as if finalization had
+        not begun, and the flag is put back."""
+        running = super().acquired(dataclasses.replace(s, finalizing=self.d.bool_(False)), t)
+        return dataclasses.replace(running, finalizing=s.finalizing)
+
+
+register("bpo-36475", AcquireIgnoresFinalization)
 register("gh-96387", ExitKeepsDropRequest)
 register("gh-96387-hang", ExitKeepsDropRequestHang)

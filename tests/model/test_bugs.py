@@ -30,6 +30,7 @@ BUGS: list[tuple[str, Config]] = [
     ("gh-95820", SMALL_CONFIG),
     ("gh-96387", SMALL_CONFIG),
     ("gh-96387-hang", SMALL_CONFIG),
+    ("bpo-36475", SMALL_CONFIG),
 ]
 """Each shipped bug with the configuration it is searched in; the entry is its ``refuted_by``."""
 
