@@ -28,6 +28,7 @@ from model.bits import Bit
 from model.domain import B, I
 from model.protocol import Cpython313
 from model.state import State
+from model.state import ThreadState as ThreadStateM
 from model.variants import VARIANTS, register
 
 CORRECT: Final = "cpython-3.13"
@@ -35,11 +36,22 @@ CORRECT: Final = "cpython-3.13"
 IMPLS: dict[str, ImplFactory] = {CORRECT: cpython_impl}
 """Every implementation by name; :data:`CORRECT` is ``impl`` itself."""
 
+Mutation = Callable[[Interpreter], None]
+MUTATIONS: dict[str, Mutation] = {}
+"""Each broken implementation's bug, applied to a freshly built ``Interpreter``:
+the harness's (:data:`IMPLS`) or a free-running load's (``conformance.soak``)."""
 
-def _broken(name: str) -> Callable[[ImplFactory], ImplFactory]:
-    def register_impl(factory: ImplFactory) -> ImplFactory:
+
+def _broken(name: str) -> Callable[[Mutation], Mutation]:
+    def register_impl(mutate: Mutation) -> Mutation:
+        def factory(*args: Any) -> Interpreter:
+            interp = cpython_impl(*args)
+            mutate(interp)
+            return interp
+
+        MUTATIONS[name] = mutate
         IMPLS[name] = factory
-        return factory
+        return mutate
 
     return register_impl
 
@@ -78,12 +90,10 @@ class _NoNotifyGIL(GIL):  # type: ignore[misc]  # a deliberately broken subclass
 
 
 @_broken("no-notify-on-release")
-def no_notify_on_release(*args: Any) -> Interpreter:
+def no_notify_on_release(interp: Interpreter) -> None:
     """``drop_gil`` releases the GIL without ``COND_SIGNAL(gil->cond)``: a waiter
     then wakes only when its interval expires."""
-    interp = cpython_impl(*args)
     interp.gil.__class__ = _NoNotifyGIL
-    return interp
 
 
 # -- the drain drops the rest of the queue after an error ------------------------------------
@@ -102,13 +112,11 @@ class _DropRemainderPending(Pending):  # type: ignore[misc]  # deliberately brok
 
 
 @_broken("drain-drops-remainder")
-def drain_drops_remainder(*args: Any) -> Interpreter:
+def drain_drops_remainder(interp: Interpreter) -> None:
     """``_make_pending_calls`` empties its queue when a call fails, instead of
     leaving the remaining calls for the next check point."""
-    interp = cpython_impl(*args)
     interp.pending.__class__ = _DropRemainderPending
     interp.pending_main.__class__ = _DropRemainderPending
-    return interp
 
 
 # -- is_tripped cleared after the scan instead of before it ----------------------------------
@@ -123,12 +131,10 @@ class _LateClearSignals(SignalState):  # type: ignore[misc]  # deliberately brok
 
 
 @_broken("is-tripped-cleared-late")
-def is_tripped_cleared_late(*args: Any) -> Interpreter:
+def is_tripped_cleared_late(interp: Interpreter) -> None:
     """``_PyErr_CheckSignalsTstate`` clears ``is_tripped`` after the scan rather
     than before it, so a signal arriving while a handler runs is forgotten."""
-    interp = cpython_impl(*args)
     interp._signals.__class__ = _LateClearSignals
-    return interp
 
 
 # -- no re-signal after a failing pending call -----------------------------------------------
@@ -141,12 +147,10 @@ class _NoResignalInterpreter(Interpreter):  # type: ignore[misc]  # deliberately
 
 
 @_broken("no-resignal-on-error")
-def no_resignal_on_error(*args: Any) -> Interpreter:
+def no_resignal_on_error(interp: Interpreter) -> None:
     """``make_pending_calls`` does not set CALLS_TO_DO again when a call fails, so
     the calls left behind wait for some other reason to check."""
-    interp = cpython_impl(*args)
     interp.__class__ = _NoResignalInterpreter
-    return interp
 
 
 # -- the drop request not cleared on acquire (not observable in lock-step) --------------------
@@ -163,7 +167,7 @@ class _KeepDropGIL(GIL):  # type: ignore[misc]  # deliberately broken
 
 
 @_broken("drop-request-kept-on-acquire")
-def drop_request_kept_on_acquire(*args: Any) -> Interpreter:
+def drop_request_kept_on_acquire(interp: Interpreter) -> None:
     """``take_gil`` does not unset the taker's GIL_DROP_REQUEST bit.
 
     Not caught by the lock-step tests, and it cannot be: a thread enters
@@ -172,9 +176,7 @@ def drop_request_kept_on_acquire(*args: Any) -> Interpreter:
     runs ``drop_gil`` as one step. (Trace validation under free-running load
     is the tool for this one.)
     """
-    interp = cpython_impl(*args)
     interp.gil.__class__ = _KeepDropGIL
-    return interp
 
 
 UNOBSERVABLE: Final = ("drop-request-kept-on-acquire",)
@@ -204,8 +206,22 @@ class NoResignalOnError(Cpython313[B, I]):
         )
 
 
+class DropRequestKeptOnAcquire(Cpython313[B, I]):
+    """``take_gil`` without ``_Py_unset_eval_breaker_bit(tstate, _PY_GIL_DROP_REQUEST_BIT)``:
+    a taker that arrives with the bit set keeps it, and drops the GIL again at its
+    next check point though nobody asked. Refuted by INV-DROP-REQUEST-HAS-REQUESTER."""
+
+    refuted_by = "INV-DROP-REQUEST-HAS-REQUESTER"
+
+    def update_eval_breaker_for_thread(self, s: State[B, I], t: int) -> ThreadStateM[B, I]:
+        th = super().update_eval_breaker_for_thread(s, t)
+        kept = self.has_bit(s.threads[t], Bit.GIL_DROP_REQUEST)
+        return self.set_bits(th, Bit.GIL_DROP_REQUEST, when=kept)
+
+
 MODEL_MUTANTS: Final[dict[str, type[Cpython313[Any, Any]]]] = {
-    "no-resignal-on-error": NoResignalOnError
+    "no-resignal-on-error": NoResignalOnError,
+    "drop-request-kept-on-acquire": DropRequestKeptOnAcquire,
 }
 for _name, _cls in MODEL_MUTANTS.items():
     if VARIANTS.get(_name) is not _cls:

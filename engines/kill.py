@@ -37,7 +37,8 @@ class Kill:
     """An entry expected to hold that the engine refuted."""
 
     id: str
-    kind: Literal["safety", "liveness", "deadlock"]
+    kind: Literal["safety", "liveness", "deadlock", "divergence"]
+    """TLC's three classes, or (for impl) a divergence from the model."""
     steps: int | None
     """The counterexample's length (its number of steps)."""
     seconds: float

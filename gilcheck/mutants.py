@@ -1,17 +1,20 @@
-"""``gilcheck mutants``: the kill matrix, every broken variant by every model engine.
+"""``gilcheck mutants``: the kill matrix, every deliberate bug by every engine.
 
-Rows are the faithful model (the control) and every registered variant that
-names the entry it must be refuted by (``refuted_by``: the bugs of model/bugs/
-and the model twins of broken impls), or the variants given by ``--variant``.
-Columns are the engines (:mod:`engines.kill`). A row passes when some engine
-kills it by the entry it names (by any entry, if it names none). The control
-passes when no engine gets it wrong and at least one leaves it clean (an engine
-that stops short of an expected counterexample is *incomplete*, not wrong).
+Rows (:mod:`gilcheck.matrix`) are the control (the faithful model and impl as
+it is), every registered model variant that names the entry it must be refuted
+by (``refuted_by``: the bugs of model/bugs/), and every broken impl of
+conformance/broken_impls.py (with its model twin where it has one); or the
+rows given by ``--variant``. Columns are the model engines (search, z3,
+explicit) and impl's checks (lock-step, trace validation). A row passes when
+some engine kills it: a model engine by the entry it names (by any entry, if
+it names none), an impl check by a divergence. The control passes when no
+engine gets it wrong and at least one model engine leaves it clean (one that
+stops short of an expected counterexample is *incomplete*, not wrong).
 
 Each cell is printed on stderr as it is settled; the table and a note for
-every cell that is not a plain kill (or, with ``--format json``, one JSON
-document) follow on stdout. Exit 0 when every row passes; 1 when a broken
-variant survives every engine or an engine gets the control wrong; 14 when no
+every cell the table abbreviates (or, with ``--format json``, one JSON
+document) follow on stdout. Exit 0 when every row passes; 1 when a bug
+survives every engine or an engine gets the control wrong; 14 when no model
 engine finished the control (raise ``--time-limit``); 150 for a bad option.
 """
 
@@ -28,22 +31,31 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-import conformance.broken_impls  # noqa: F401  (registers the model twins of broken impls)
 import model.bugs  # noqa: F401  (registers the historical bugs)
-from engines.kill import MODEL_ENGINES, Cell, ModelEngine, run_cell
+from conformance.broken_impls import CORRECT, IMPLS
+from engines.kill import Cell
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INCONCLUSIVE
 from gilcheck.load import LoadError, load_module, resolve_variant
+from gilcheck.matrix import (
+    ENGINES,
+    Budget,
+    Row,
+    RowVerdict,
+    cell_text,
+    control_row,
+    row,
+    run,
+    verdict,
+    worth_a_note,
+)
 from model.catalogue import CatalogueError, load
 from model.config import Config, ConfigError
-from model.protocol import Cpython313
 from model.variants import DEFAULT, VARIANTS, UnknownVariant
 
 EXIT_SURVIVOR: Final = 1
 SMALL: Final = Config(threads=2, interp_capacity=2, interp_maxloop=1, main_capacity=2, signals=0)
 """Where the matrix runs by default: every shipped bug shows within 10 steps here."""
 SIZES: Final = ("threads", "interp_capacity", "interp_maxloop", "main_capacity", "signals")
-
-Variant = type[Cpython313[Any, Any]]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,34 +66,35 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gilcheck mutants", description=(__doc__ or "").splitlines()[0])
-    p.add_argument(
+    add = p.add_argument
+    add(
         "--variant",
         action="append",
         default=[],
         metavar="SPEC",
-        help="a row: a registered name or path/to/file.py:ClassName; repeatable "
-        "(default: every registered variant that names refuted_by)",
+        help="a row: a registered variant, a broken impl (conformance/broken_impls.py) or "
+        "path/to/file.py:ClassName; repeatable (default: every bug)",
     )
-    p.add_argument(
+    add(
         "--load",
         action="append",
         default=[],
         metavar="MODULE",
         help="import MODULE first (it may register variants); repeatable",
     )
-    p.add_argument(
+    add(
         "--engines",
-        default=",".join(MODEL_ENGINES),
-        help=f"the columns, comma-separated (default {','.join(MODEL_ENGINES)})",
+        default=",".join(ENGINES),
+        help=f"the columns, comma-separated (default {','.join(ENGINES)})",
     )
-    p.add_argument(
+    add(
         "--time-limit",
         type=float,
         default=20.0,
         metavar="SECONDS",
-        help="per cell, 1 to 3600 (default 20)",
+        help="per model cell, 1 to 3600 (default 20)",
     )
-    p.add_argument(
+    add(
         "--depth",
         type=int,
         default=13,
@@ -89,68 +102,53 @@ def _parser() -> argparse.ArgumentParser:
         "(default 13: the faithful model's expected counterexamples need 13)",
     )
     for name in SIZES:
-        p.add_argument(
+        add(
             "--" + name.replace("_", "-"),
             type=int,
             default=getattr(SMALL, name),
-            help=f"default {getattr(SMALL, name)}",
+            help=f"model configuration (default {getattr(SMALL, name)})",
         )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    add(
+        "--examples",
+        type=int,
+        default=300,
+        help="lock-step: programs Hypothesis runs, 1 to 100000 (default 300)",
+    )
+    add(
+        "--load-seeds",
+        type=int,
+        default=3,
+        help="trace validation: free-running loads, seeds 0.. (default 3)",
+    )
+    add("--format", choices=("text", "json"), default="text")
     return p  # fmt: skip
 
 
-def _engines(spec: str) -> list[ModelEngine]:
+def _engines(spec: str) -> list[str]:
     picked = [e.strip() for e in spec.split(",")]
-    unknown = [e for e in picked if e not in MODEL_ENGINES]
-    if unknown or not picked:
-        raise ValueError(
-            f"--engines: no engine {unknown[0]!r} (known: {', '.join(MODEL_ENGINES)})"
-            if unknown
-            else "--engines: none given"
-        )
-    return [e for e in MODEL_ENGINES if e in picked]
+    unknown = [e for e in picked if e not in ENGINES]
+    if unknown:
+        raise ValueError(f"--engines: no engine {unknown[0]!r} (known: {', '.join(ENGINES)})")
+    return [e for e in ENGINES if e in picked]
 
 
-def _rows(args: argparse.Namespace) -> list[tuple[str, Variant]]:
+def _rows(args: argparse.Namespace) -> list[Row]:
     for module in args.load:
         load_module(module)
+    rows = [control_row()]
     if args.variant:
-        picked = [(spec, resolve_variant(spec)) for spec in args.variant]
-    else:
-        picked = [(n, c) for n, c in sorted(VARIANTS.items()) if c.refuted_by]
-    return [(DEFAULT, Cpython313), *((n, c) for n, c in picked if c is not Cpython313)]
-
-
-def verdict(control: bool, cls: Variant, cells: Sequence[Cell]) -> str:
-    """``ok``, ``FAIL`` (a survivor, or a control an engine got wrong) or ``incomplete``
-    (a control no engine finished: every expected counterexample unreached somewhere)."""
-    if control:
-        outcomes = {c.outcome for c in cells}
-        if "unclean" in outcomes:
-            return "FAIL"
-        return "ok" if "clean" in outcomes else "incomplete"
-    if cls.refuted_by is None:
-        return "ok" if any(c.outcome == "killed" for c in cells) else "FAIL"
-    return "ok" if any(c.killed_by(cls.refuted_by) for c in cells) else "FAIL"
-
-
-def cell_text(cell: Cell, expect: str | None, *, short: bool = False) -> str:
-    """One cell in a sentence: the kill that counts (the named entry's), or why none.
-
-    ``short`` leaves out the entry a kill was expected by and why a cell is not a
-    kill (the table's notes give that)."""
-    if cell.outcome != "killed":
-        note = f": {cell.note}" if cell.note and not short else ""
-        return f"{cell.outcome} ({cell.seconds:.1f} s){note}"
-    named = cell.killed_by(expect) if expect else None
-    kill = named or cell.kills[0]
-    more = f" (+{len(cell.kills) - 1} more)" if len(cell.kills) > 1 else ""
-    if short and named:
-        return f"killed, {kill.steps} steps, {kill.seconds:.1f} s"
-    return f"killed by {kill.id}{more}, {kill.kind}, {kill.steps} steps, {kill.seconds:.1f} s"
+        for spec in args.variant:
+            if spec in IMPLS and spec not in VARIANTS:
+                rows.append(row(spec, None))  # a broken impl with no model twin
+            elif spec != DEFAULT:
+                rows.append(row(spec, resolve_variant(spec)))
+        return rows
+    names = {n for n, c in VARIANTS.items() if c.refuted_by} | (set(IMPLS) - {CORRECT})
+    return rows + [row(n, VARIANTS.get(n)) for n in sorted(names)]
 
 
 EXIT_CODES: Final = {"FAIL": EXIT_SURVIVOR, "incomplete": EXIT_INCONCLUSIVE, "ok": 0}
+Result = tuple[Row, RowVerdict, list[Cell]]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -161,60 +159,73 @@ def main(argv: Sequence[str]) -> int:
             raise ValueError(f"--time-limit must be from 1 to 3600 seconds, not {args.time_limit}")
         if not 1 <= args.depth <= 500:
             raise ValueError(f"--depth must be from 1 to 500, not {args.depth}")
+        if not 1 <= args.examples <= 100_000:
+            raise ValueError(f"--examples must be from 1 to 100000, not {args.examples}")
+        if not 1 <= args.load_seeds <= 1000:
+            raise ValueError(f"--load-seeds must be from 1 to 1000, not {args.load_seeds}")
         cfg = dataclasses.replace(SMALL, **{n: getattr(args, n) for n in SIZES})
         rows = _rows(args)
         entries = load()
     except (ValueError, ConfigError, LoadError, UnknownVariant, CatalogueError) as exc:
         print(f"gilcheck mutants: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    budget = Budget(cfg, args.depth, args.time_limit, args.examples, args.load_seeds)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     err.print(f"gilcheck mutants: {len(rows)} rows x {len(engines)} engines, "
-              f"at most {args.time_limit:g} s a cell")  # fmt: skip
-    results: list[tuple[str, Variant, str, list[Cell]]] = []
-    for name, cls in rows:
-        control = name == DEFAULT
+              f"at most {args.time_limit:g} s a model cell")  # fmt: skip
+    results: list[Result] = []
+    for r in rows:
         cells = []
         for engine in engines:
-            cell = run_cell(cls, cfg, entries, engine, control=control, depth=args.depth,
-                            max_k=1, time_limit=args.time_limit, name=name)  # fmt: skip
-            err.print(escape(f"  {name} x {engine}: {cell_text(cell, cls.refuted_by)}"))
-            cells.append(cell)
-        results.append((name, cls, verdict(control, cls, cells), cells))
-    verdicts = {v for *_, v, _ in results}
+            if r.sees(engine):
+                cell = run(r, engine, entries, budget)
+                err.print(escape(f"  {r.name} x {engine}: {cell_text(cell, r.refuted_by)}"))
+                cells.append(cell)
+        results.append((r, verdict(r, cells), cells))
+    verdicts = {v for _, v, _ in results}
     # A wrong answer outweighs an unfinished control.
     code = next((EXIT_CODES[v] for v in ("FAIL", "incomplete") if v in verdicts), 0)
     if args.format == "json":
-        rows_out = [{"variant": n, "expected": _expected(n, c), "verdict": v,
-                     "cells": [dataclasses.asdict(x) for x in cells]}
-                    for n, c, v, cells in results]  # fmt: skip
-        doc = {"config": dataclasses.asdict(cfg), "depth": args.depth,
-               "time_limit": args.time_limit, "exit": code, "rows": rows_out}  # fmt: skip
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(_document(budget, results, code), indent=2))
     else:
         _print_table(cfg, engines, results)
     return code
 
 
-def _expected(name: str, cls: Variant) -> str:
-    return "clean" if name == DEFAULT else (cls.refuted_by or "any kill")
+def _document(budget: Budget, results: Sequence[Result], code: int) -> dict[str, Any]:
+    rows = [
+        {"variant": r.name, "model": r.model is not None, "impl": r.impl, "expected": r.expected,
+         "verdict": v, "cells": [dataclasses.asdict(c) for c in cells]}
+        for r, v, cells in results
+    ]  # fmt: skip
+    return {
+        "config": dataclasses.asdict(budget.cfg),
+        "depth": budget.depth,
+        "time_limit": budget.time_limit,
+        "examples": budget.examples,
+        "load_seeds": budget.load_seeds,
+        "exit": code,
+        "rows": rows,
+    }
 
 
-def _print_table(
-    cfg: Config, engines: Sequence[str], results: Sequence[tuple[str, Variant, str, list[Cell]]]
-) -> None:
+def _print_table(cfg: Config, engines: Sequence[str], results: Sequence[Result]) -> None:
     out = Console(highlight=False, width=max(150, Console().width))
     sizes = ", ".join(f"{n} {getattr(cfg, n)}" for n in SIZES)
     table = Table("variant", "expected", *engines, "", title=f"kill matrix ({sizes})")
     notes = []  # the cells' sentences, too long for the table
-    for name, cls, v, cells in results:
-        shown = [escape(cell_text(c, cls.refuted_by, short=True)) for c in cells]
+    for r, v, cells in results:
+        by_engine = {c.engine: c for c in cells}
+        shown = [
+            escape(cell_text(by_engine[e], r.refuted_by, short=True)) if e in by_engine else "-"
+            for e in engines
+        ]
         mark = {"ok": "ok", "FAIL": "[red]FAIL[/]", "incomplete": "[yellow]incomplete[/]"}[v]
-        table.add_row(escape(name), escape(_expected(name, cls)), *shown, mark)
-        expect = cls.refuted_by
+        table.add_row(escape(r.name), escape(r.expected), *shown, mark)
         notes += [
-            f"{name} x {c.engine}: {cell_text(c, expect)}"
+            f"{r.name} x {c.engine}: {cell_text(c, r.refuted_by)}"
             for c in cells
-            if c.note or (c.outcome == "killed" and not (expect and c.killed_by(expect)))
+            if worth_a_note(c, r.refuted_by)
         ]
     out.print(table)
     for line in notes:

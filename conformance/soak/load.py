@@ -30,7 +30,8 @@ class Load:
     handlers). ``on_progress(load)`` is called from the checking loop.
     :meth:`interrupt` (safe to call from a signal handler) ends the run early:
     the threads stop at their next step, and what they logged is checked as if
-    the time were up.
+    the time were up. ``mutate`` breaks the fresh ``Interpreter`` first (one of
+    :data:`conformance.broken_impls.MUTATIONS`), to show the check catches it.
     """
 
     def __init__(
@@ -39,12 +40,15 @@ class Load:
         *,
         on_progress: Callable[[Load], None] | None = None,
         checker: TraceChecker | None = None,
+        mutate: Callable[[Interpreter], None] | None = None,
     ) -> None:
         if not 1 <= spec.threads <= MAX_THREADS:
             raise ValueError(f"soak: --threads must be from 1 to {MAX_THREADS}, not {spec.threads}")
         self.spec = spec
         self.recorder = Recorder()
         self.interp = Interpreter(spec.interval, trace=self.recorder)
+        if mutate is not None:  # a deliberately broken impl (conformance.broken_impls)
+            mutate(self.interp)
         self.counts = LoadCounts()
         self.gate = Gate()
         self.stop = threading.Event()

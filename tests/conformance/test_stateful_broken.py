@@ -14,25 +14,13 @@ from collections.abc import Iterator
 from typing import Final
 
 import pytest
-from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.broken_impls import BROKEN
 from conformance.harness import LEAKED, Divergence
+from conformance.kill import FIND
 from conformance.machine import GilConformance
-
-FIND: settings = settings(
-    max_examples=300,
-    stateful_step_count=50,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    print_blob=False,
-    verbosity=Verbosity.quiet,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-)
-"""Find, don't shrink: finding takes about a second, shrinking a minute or two."""
 
 SHRUNK: Final = "no-notify-on-release"
 """The one broken implementation whose failure is also shrunk (in seconds), to

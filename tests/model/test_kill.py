@@ -64,9 +64,11 @@ def test_a_variant_the_catalogue_cannot_tell_apart_survives() -> None:
 
 
 def test_the_control_row_is_clean_on_the_faithful_model_and_unclean_on_a_bug() -> None:
-    pids = ("INV-CALL-NO-LOSS", "INV-NO-LOST-WAKEUP", "INV-NO-LOST-WAKEUP-STRICT")
+    # The expected counterexample is 6 steps long (found in well under a second), so
+    # the time limit bounds only the search for violations of the other two.
+    pids = ("INV-CALL-NO-LOSS", "INV-NO-LOST-WAKEUP", "LIVE-FORCED-SWITCH-STRICT")
     entries = {p: load()[p] for p in pids}
-    assert entries["INV-NO-LOST-WAKEUP-STRICT"].expected == "violated"
+    assert entries["LIVE-FORCED-SWITCH-STRICT"].expected == "violated"
 
     def control(cls: type[Cpython313[Any, Any]]) -> str:
         cell = run_cell(
