@@ -25,6 +25,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from rich.console import Console
@@ -35,6 +36,7 @@ import model.bugs  # noqa: F401  (registers the historical bugs)
 from conformance.broken_impls import CORRECT, IMPLS
 from engines.kill import Cell
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INCONCLUSIVE
+from gilcheck.junit import matrix_tree, unwritable, write_tree
 from gilcheck.load import LoadError, load_module, resolve_variant
 from gilcheck.matrix import (
     ENGINES,
@@ -121,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
         help="trace validation: free-running loads, seeds 0.. (default 3)",
     )
     add("--format", choices=("text", "json"), default="text")
+    add(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write the matrix as JUnit XML, one test case per row",
+    )
     return p  # fmt: skip
 
 
@@ -163,6 +171,8 @@ def main(argv: Sequence[str]) -> int:
             raise ValueError(f"--examples must be from 1 to 100000, not {args.examples}")
         if not 1 <= args.load_seeds <= 1000:
             raise ValueError(f"--load-seeds must be from 1 to 1000, not {args.load_seeds}")
+        if args.junit is not None and (why := unwritable(args.junit)) is not None:
+            raise ValueError(f"--junit {args.junit}: cannot write there ({why})")
         cfg = dataclasses.replace(SMALL, **{n: getattr(args, n) for n in SIZES})
         rows = _rows(args)
         entries = load()
@@ -185,6 +195,8 @@ def main(argv: Sequence[str]) -> int:
     verdicts = {v for _, v, _ in results}
     # A wrong answer outweighs an unfinished control.
     code = next((EXIT_CODES[v] for v in ("FAIL", "incomplete") if v in verdicts), 0)
+    if args.junit is not None:
+        write_tree(matrix_tree(results), args.junit)
     if args.format == "json":
         print(json.dumps(_document(budget, results, code), indent=2))
     else:

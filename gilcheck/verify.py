@@ -29,7 +29,7 @@ from rich.console import Console
 from engines.progress import Interrupted
 from engines.verdicts import EXIT_BAD_CONFIG, Report
 from engines.verify import verify
-from gilcheck.junit import write_junit
+from gilcheck.junit import unwritable, write_junit
 from gilcheck.live import Progress
 from gilcheck.load import LoadError, load_module, resolve_variant
 from gilcheck.report import render_header, render_text, report_json, write_outputs
@@ -110,16 +110,9 @@ def _check_writable(out: Path) -> None:
 
 
 def _check_junit(path: Path) -> None:
-    # Opened for appending, so an existing file is not truncated before the run ends.
-    try:
-        existed = path.exists()
-        with path.open("a", encoding="utf-8"):
-            pass
-        if not existed:
-            path.unlink()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise _Refused(f"verify: --junit {path}: cannot write there ({reason})") from exc
+    reason = unwritable(path)
+    if reason is not None:
+        raise _Refused(f"verify: --junit {path}: cannot write there ({reason})")
 
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from junitparser import Failure, JUnitXml
 
 from engines.kill import Cell, Kill
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INCONCLUSIVE
@@ -75,9 +76,10 @@ def test_a_survivor_fails_the_run_and_every_cell_is_printed_as_it_is_settled(
         encoding="utf-8",
     )
     spec = f"{tmp_path / 'same.py'}:Same"
+    junit = tmp_path / "matrix.xml"
     done = run_program(
         "mutants", "--variant", spec, "--engines", "search,explicit", "--time-limit", "2",
-        "--format", "json",
+        "--format", "json", "--junit", str(junit),
     )  # fmt: skip
     assert done.returncode == EXIT_SURVIVOR, done.stderr
     doc = json.loads(done.stdout)
@@ -94,6 +96,14 @@ def test_a_survivor_fails_the_run_and_every_cell_is_printed_as_it_is_settled(
     lines = done.stderr.splitlines()
     assert lines[0] == "gilcheck mutants: 2 rows x 2 engines, at most 2 s a model cell"
     settled = [line.split(": ")[0].strip() for line in lines[1:]]
+    (suite,) = JUnitXml.fromfile(str(junit))
+    cases = {case.name: case for case in suite}
+    assert set(cases) == {"cpython-3.13", spec}
+    (failure,) = cases[spec].result
+    assert isinstance(failure, Failure)
+    assert failure.message == "no engine kills it (expected: INV-CALL-NO-LOSS)"
+    assert "search: survived" in (failure.text or "")
+    assert all(not isinstance(r, Failure) for r in cases["cpython-3.13"].result)
     assert settled == [
         "cpython-3.13 x search",
         "cpython-3.13 x explicit",
@@ -133,6 +143,10 @@ def test_an_unfinished_control_is_inconclusive_and_the_bug_is_killed_by_its_entr
         (["--threads", "0"], "threads"),
         (["--load", "no_such_module_here"], "no_such_module_here"),
         (["--format", "xml"], "invalid choice: 'xml'"),
+        (
+            ["--junit", "/no/such/dir/m.xml"],
+            "--junit /no/such/dir/m.xml: cannot write there (No such file or directory)",
+        ),
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_150(
