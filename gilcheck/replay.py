@@ -26,6 +26,12 @@ unreadable or not an ITF trace; 152 the trace is not a behaviour of its own
 model (the model refuses a step or reaches another state); 153 an internal
 error (a bug in gilcheck, not a verdict).
 
+``--format json`` prints one JSON document on stdout instead of the table:
+the trace, variant, property, impl, number of steps, ``status`` (``follows``,
+``diverges`` or ``unschedulable``), ``exit``, one object per step (``step``,
+``thread``, ``action``, ``outcome``) and the notes; the header line goes to
+stderr. Errors are the same one line on stderr.
+
 A trace of the initial state alone is a behaviour too: impl follows it (exit 0)
 and the table says the trace has no steps. A reader that goes away
 (``| head -1``) ends the output, not the replay: stdout goes to devnull (the
@@ -36,6 +42,8 @@ replay's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 import traceback
@@ -65,6 +73,19 @@ INTERNAL: Final = EXIT_INTERNAL
 
 def _model_for(variant: str, cfg: Config) -> Model:
     return concrete_model(resolve_variant(variant), cfg)
+
+
+STATUS: Final = {FOLLOWS: "follows", DIVERGES: "diverges", UNSCHEDULABLE: "unschedulable"}
+
+
+def _document(result: Replay) -> dict[str, Any]:
+    """The replay for tools: its status, exit code, one object per step, the notes."""
+    return {
+        "status": STATUS[result.status],
+        "exit": result.status,
+        "rows": [dataclasses.asdict(r) for r in result.rows],
+        "notes": list(result.notes),
+    }
 
 
 def print_table(result: Replay, out: TextIO) -> None:
@@ -150,6 +171,12 @@ def _parser() -> argparse.ArgumentParser:
         help="read the trace against this model variant instead of the one it names: "
         "a registered name or path/to/file.py:ClassName",
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (a table) or json (one document on stdout; the header goes to stderr)",
+    )
     return parser
 
 
@@ -204,9 +231,23 @@ def _main(argv: Sequence[str] | None) -> int:
         f"replaying {args.trace} ({len(itf.trace)} steps of {args.variant or itf.variant}"
         f"{f', violating {prop}' if prop else ''}) on impl {args.variant_impl}"
     )
-    _to_stdout(lambda out: print(header, file=out))
+    if args.format == "json":
+        print(header, file=sys.stderr)
+    else:
+        _to_stdout(lambda out: print(header, file=out))
     result = replay_on_impl(itf.trace, model, args.variant_impl)
-    _to_stdout(lambda out: print_table(result, out))
+    if args.format == "json":
+        doc = {
+            "trace": str(args.trace),
+            "variant": args.variant or itf.variant,
+            "property": prop,
+            "impl": args.variant_impl,
+            "steps": len(itf.trace),
+            **_document(result),
+        }
+        _to_stdout(lambda out: print(json.dumps(doc, indent=2), file=out))
+    else:
+        _to_stdout(lambda out: print_table(result, out))
     return result.status
 
 
