@@ -22,6 +22,8 @@ output, not the run: the command exits as it would have.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import signal
 import sys
@@ -81,6 +83,12 @@ def _parser() -> _Parser:
     )
     p.add_argument("--no-signals", action="store_true", help="send no real signals")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (a summary table) or json (one document on stdout, no progress display)",
+    )
     return p
 
 
@@ -182,10 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         interval=args.interval,
         signals=not args.no_signals,
     )
-    return _soak(spec, quiet=args.quiet)
+    return _soak(spec, quiet=args.quiet or args.format == "json", as_json=args.format == "json")
 
 
-def _soak(spec: LoadSpec, *, quiet: bool) -> int:
+def _soak(spec: LoadSpec, *, quiet: bool, as_json: bool = False) -> int:
     from rich.live import Live
     from rich.table import Table
 
@@ -235,10 +243,19 @@ def _soak(spec: LoadSpec, *, quiet: bool) -> int:
             failure = str(exc)
         except AssertionError as exc:
             failure = f"gilcheck soak: {exc}"
+    code = 0 if failure is None else 1
+    if load.interrupted is not None:
+        code = code or EXIT_INTERRUPTED + load.interrupted
+    if as_json:
+        doc = _document(load, failure, code)
+        try:
+            print(json.dumps(doc, indent=2))
+        except BrokenPipeError:
+            _stdout_to_devnull()
+        return _flushed(code)
     if failure is not None:
         console.print(failure, highlight=False, markup=False)
     console.print(_summary(load, failed=failure is not None))
-    code = 0 if failure is None else 1
     if load.interrupted is not None:
         console.print(
             f"gilcheck soak: interrupted by {_signal_name(load.interrupted)} after "
@@ -247,8 +264,31 @@ def _soak(spec: LoadSpec, *, quiet: bool) -> int:
             markup=False,
             soft_wrap=True,
         )
-        code = code or EXIT_INTERRUPTED + load.interrupted
     return _flushed(code)
+
+
+def _document(load: Load, failure: str | None, code: int) -> dict[str, object]:
+    """The run for tools: what was run, how it ended, and what the checked log did."""
+    spec = load.spec
+    stats = dataclasses.asdict(load.stats)
+    stats["names"] = dict(sorted(load.stats.names.items()))
+    return {
+        "threads": spec.threads,
+        "seed": spec.seed,
+        "seconds": spec.seconds,
+        "interval": spec.interval,
+        "signals": spec.signals,
+        "status": "matched" if failure is None else "unmatched",
+        "exit": code,
+        "failure": failure,
+        "interrupted": None if load.interrupted is None else _signal_name(load.interrupted),
+        "wall_seconds": round(load.elapsed, 3),
+        "check_seconds": round(load.check_seconds, 3),
+        "stats": stats,
+        "signals_sent": load.counts.signals_sent,
+        "exceptions": dict(sorted(load.counts.exceptions.items())),
+        "pauses": load.counts.pauses,
+    }
 
 
 def _flushed(code: int) -> int:

@@ -8,6 +8,7 @@ the closed pipe are tested on the command run as its own process, as a user runs
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -56,6 +57,24 @@ def test_soak_exits_1_at_the_first_unmatched_event(
     out = capsys.readouterr().out
     assert "is not a step of the model" in out
     assert "FAILED" in out
+
+
+def test_soak_format_json_is_one_document_of_the_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary for tools: matched, then unmatched with the failure in the document."""
+    assert soak.main(["--threads", "4", "--seconds", "1", "--seed", "3", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["status"], doc["exit"], doc["failure"], doc["interrupted"]) == (
+        "matched", 0, None, None,
+    )  # fmt: skip
+    assert (doc["threads"], doc["seed"], doc["signals"]) == (4, 3, True)
+    assert doc["stats"]["events"] == sum(doc["stats"]["names"].values()) > 0
+    monkeypatch.setattr(Pending, "drain", drain_drops_the_rest_after_an_error)
+    assert soak.main(["--threads", "4", "--seconds", "2", "--seed", "1", "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["status"], doc["exit"]) == ("unmatched", 1)
+    assert "is not a step of the model" in doc["failure"]
 
 
 # -- options ---------------------------------------------------------------------------------
