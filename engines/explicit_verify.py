@@ -147,9 +147,15 @@ def compare(report: Report, res: ExplicitResult) -> list[str]:
     return problems
 
 
-def cross_check(report: Report, entries: Mapping[str, Entry], max_states: int = MAX_STATES) -> None:
-    """Run the search beside z3's verdicts in ``report`` and record the comparison there."""
-    res = _search(report.model, report.config, list(entries), report.depth, max_states)
+def cross_check(
+    report: Report,
+    entries: Mapping[str, Entry],
+    max_states: int = MAX_STATES,
+    deadline: float | None = None,
+) -> None:
+    """Run the search beside z3's verdicts in ``report`` and record the comparison there
+    (over the levels it completed before ``deadline``)."""
+    res = _search(report.model, report.config, list(entries), report.depth, max_states, deadline)
     report.disagreements = compare(report, res)
     report.explicit_summary = (
         f"explicit search: {res.states} states, levels 0..{res.depth} complete, "

@@ -185,7 +185,7 @@ def verify(
                 from engines.explicit_verify import cross_check
 
                 with progress.listening(hear):
-                    cross_check(report, entries, max_states or MAX_STATES)
+                    cross_check(report, entries, max_states or MAX_STATES, deadline)
     except _StopRun as stop:
         report.ended = f"stopped at the first violation of an entry expected to hold ({stop})"
         _partial(report, entries, settled)

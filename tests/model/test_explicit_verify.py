@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from engines.explicit_verify import _search, compare, explicit_verdicts
-from engines.verdicts import EXIT_INTERNAL, EXIT_SAFETY
+from engines.verdicts import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_SAFETY
 from engines.verify import verify
 from model.catalogue import load
 from model.config import Config
@@ -46,6 +46,21 @@ def test_explicit_engine_bounds_what_it_does_not_break() -> None:
     assert v.status == "bounded"
     assert v.depth == 4
     assert "within 4 steps" in v.note
+
+
+def test_explicit_engine_stops_at_the_time_limit_and_says_so() -> None:
+    """verify's --time-limit bounds the explicit search too (it once ran past it)."""
+    entries = {"INV-GIL-SINGLE-HOLDER": load()["INV-GIL-SINGLE-HOLDER"]}
+    # Depth 40 at two threads takes hours: the limit, not the depth, ends this run.
+    report = verify(Cpython313, TWO, entries, engine="explicit", depth=40, check_vacuity=False,
+                    time_limit=0.5)  # fmt: skip
+    (v,) = report.verdicts
+    assert report.ended == "the time limit (0.5 s) passed"
+    assert v.status == "bounded"
+    assert v.depth is not None
+    assert v.depth < 40
+    assert "explicit: the time limit passed while computing level" in v.note
+    assert report.exit_code == EXIT_INCONCLUSIVE
 
 
 def test_both_engines_agree_on_the_faithful_model() -> None:
