@@ -57,6 +57,7 @@ from conformance.impl_side import (
     check_config,
     cpython_impl,
 )
+from conformance.locks import HELD, ImplLocks, where_blocked
 from conformance.model_side import (
     BEHAVIOURS,
     USER_ACTIONS,
@@ -133,6 +134,7 @@ class Lockstep:
             Worker(t, ts, self.events, self.impl.log, self._stopping) for t, ts in enumerate(states)
         )
         self.where_impl = ["not started" for _ in states]
+        self.locks = ImplLocks(self.interp)
         try:
             for k in range(model.cfg.signals):
                 self.interp.install_signal_handler(SIGNUMS[k], self.impl.signal_handler(k))
@@ -141,6 +143,9 @@ class Lockstep:
                 worker.start()
                 self._await(worker.t, f"starting the worker of T{worker.t}")
             self._command(0, "_PyEval_InitGIL", self.impl.attach(self.workers[0]), "start")
+            held = self.locks.first_held(SHORT_TIMEOUT)
+            if held is not None:
+                raise Divergence(f"start: {held} {HELD}")
             self.switch_origin = self.interp.snapshot().switch_number - self.s.switch_number
             self.check("start")
         except BaseException:
@@ -209,6 +214,9 @@ class Lockstep:
             self._command(t, action, add, label)
         elif action in ("take_gil_wake", "switch_wake"):
             fired = self.m.advance(inst)
+            lock = ImplLocks.of(self.waiter.blocked().get(t, BlockPoint.TAKE_GIL))
+            if not self.locks.wait_free(lock, SHORT_TIMEOUT):  # wake() takes it, unbounded
+                raise Divergence(f"{label}: cannot wake T{t}: {lock} {HELD}")
             try:
                 self.waiter.wake(t, timed_out=action == "take_gil_wake" and bool(inst.args[1]))
             except ValueError as exc:
@@ -279,6 +287,9 @@ class Lockstep:
             want = self.model_where(t)
             if want != self.where_impl[t]:
                 return f"T{t} sync point", repr(want), repr(self.where_impl[t])
+        held = self.locks.first_held(SHORT_TIMEOUT)  # snapshot() takes them, unbounded
+        if held is not None:
+            return f"{held} at a sync point", "'free'", repr(HELD)
         diff = first_difference(
             observe_model(self.s), observe_impl(self.interp.snapshot(), self.switch_origin)
         )
@@ -313,7 +324,7 @@ class Lockstep:
     # -- teardown ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop every worker and restore the signal handlers; never raises.
+        """Stop every worker within a bound and restore the signal handlers; never raises.
 
         Finalization is set directly (``interp.finalize()`` needs the main
         thread at the top level holding the GIL, which it may not be), so that
@@ -323,8 +334,13 @@ class Lockstep:
         meanwhile is woken with ``timed_out=True`` until all workers ended.
         (The waiter is not simply closed first: a closed waiter returns at
         once, and the main thread would then spin in ``take_gil`` holding the
-        GIL's mutex that the holder needs to release.) A worker that does not
-        end is recorded in :data:`LEAKED` for the test to report.
+        GIL's mutex that the holder needs to release.)
+
+        A lock a sync point found held is released by force first
+        (:mod:`conformance.locks`). If no event comes for :data:`SHORT_TIMEOUT`
+        while workers are alive, every held lock is stuck: those are released,
+        parked threads woken, teardown waits again, and :data:`LEAKED` records
+        it, and any worker still alive with where it is (a daemon thread).
         """
         if self._closed:
             return
@@ -333,37 +349,50 @@ class Lockstep:
         interp = self.interp
         if interp.finalizing is None:
             interp._finalizing = interp.main_thread
+        self.locks.break_stuck()  # found held at a sync point: no thread will release them
         alive = {w.t for w in self.workers if w.thread.ident is not None}
         for worker in self.workers:
             worker.stop()
         for t, point in self.waiter.blocked().items():
             self._wake_for_teardown(t, point)
-        while alive:
-            try:
-                event = self.events.get(timeout=SHORT_TIMEOUT)
-            except queue.Empty:
-                LEAKED.append(
-                    f"teardown: T{sorted(alive)} did not end within {SHORT_TIMEOUT:.1f} s"
-                )
-                break
-            if event.kind == "ended":
-                alive.discard(event.t)
-            elif event.kind == "blocked":
-                self._wake_for_teardown(
-                    event.t, BlockPoint(event.where.removeprefix("blocked in "))
-                )
+        self._collect_ended(alive)
+        if alive:  # a bound with no event: every lock still held is stuck
+            broken = ", ".join(self.locks.break_held()) or "none"
+            LEAKED.append(f"teardown: T{sorted(alive)} did not end; locks released: {broken}")
+            for t, point in self.waiter.blocked().items():
+                self._wake_for_teardown(t, point)
+            self._collect_ended(alive)
+            self.locks.break_held()  # waiter.close() takes the conditions' locks, unbounded
         self.waiter.close()
         for worker in self.workers:
             if worker.thread.ident is not None:
                 worker.thread.join(SHORT_TIMEOUT)
                 if worker.thread.is_alive():
                     LEAKED.append(
-                        f"failed to join the worker {worker.thread.name} in {SHORT_TIMEOUT:.1f} s"
+                        f"teardown: the worker {worker.thread.name} did not end within "
+                        f"{SHORT_TIMEOUT:.1f} s; it is at {where_blocked(worker.thread)}"
                     )
         if self._installed:
             interp.uninstall_signal_handlers()
 
+    def _collect_ended(self, alive: set[int]) -> None:
+        """Take events until every worker in ``alive`` ended, or none comes for a bound."""
+        while alive:
+            try:
+                event = self.events.get(timeout=SHORT_TIMEOUT)
+            except queue.Empty:
+                return
+            if event.kind == "ended":
+                alive.discard(event.t)
+            elif event.kind == "blocked":
+                self._wake_for_teardown(
+                    event.t, BlockPoint(event.where.removeprefix("blocked in "))
+                )
+
     def _wake_for_teardown(self, t: int, point: BlockPoint) -> None:
+        lock = ImplLocks.of(point)
+        if not self.locks.wait_free(lock, SHORT_TIMEOUT):  # wake() takes it, unbounded
+            self.locks.break_stuck()  # every worker was told to stop: nobody will release it
         try:
             self.waiter.wait_blocked(t, point, SHORT_TIMEOUT)
             self.waiter.wake(t, timed_out=True)
