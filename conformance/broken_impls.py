@@ -96,6 +96,30 @@ def no_notify_on_release(interp: Interpreter) -> None:
     interp.gil.__class__ = _NoNotifyGIL
 
 
+# -- release keeps gil->mutex locked after signalling a waiter ------------------------------
+
+
+class _KeepMutexGIL(GIL):  # type: ignore[misc]  # deliberately broken
+    __slots__ = ()
+
+    def release(self, ts: ThreadState) -> None:
+        signalled = self._cond_waiters > 0  # lock-step: no other thread runs meanwhile
+        super().release(ts)
+        if signalled:
+            self._mutex.acquire()  # the MUTEX_UNLOCK this path "forgot": mutex stays locked
+
+
+@_broken("release-keeps-mutex")
+def release_keeps_mutex(*args: Any) -> Interpreter:
+    """``drop_gil`` returns with ``gil->mutex`` still locked when it signalled a
+    waiter (a ``MUTEX_UNLOCK`` missing on one path): the woken waiter, and anything
+    else that needs the mutex, blocks forever. Before the harness bounded its lock
+    waits this hung the whole test process in ``Interpreter.snapshot``."""
+    interp = cpython_impl(*args)
+    interp.gil.__class__ = _KeepMutexGIL
+    return interp
+
+
 # -- the drain drops the rest of the queue after an error ------------------------------------
 
 
