@@ -57,7 +57,7 @@ from conformance.impl_side import (
     check_config,
     cpython_impl,
 )
-from conformance.locks import HELD, ImplLocks, where_blocked
+from conformance.locks import HELD, ImplLocks
 from conformance.model_side import (
     BEHAVIOURS,
     USER_ACTIONS,
@@ -68,6 +68,7 @@ from conformance.model_side import (
     concrete_model,
 )
 from conformance.support import SHORT_TIMEOUT
+from conformance.teardown import stop_workers
 from conformance.workers import Command, Event, Worker
 from impl import BlockPoint
 from model.actions import Instance
@@ -328,19 +329,11 @@ class Lockstep:
 
         Finalization is set directly (``interp.finalize()`` needs the main
         thread at the top level holding the GIL, which it may not be), so that
-        every other thread exits at its next ``take_gil`` step. Every worker
-        is told to stop: a worker waiting for a command unwinds and drops the
-        GIL if it holds it, on its own host thread. Every thread that parks
-        meanwhile is woken with ``timed_out=True`` until all workers ended.
-        (The waiter is not simply closed first: a closed waiter returns at
-        once, and the main thread would then spin in ``take_gil`` holding the
-        GIL's mutex that the holder needs to release.)
-
-        A lock a sync point found held is released by force first
-        (:mod:`conformance.locks`). If no event comes for :data:`SHORT_TIMEOUT`
-        while workers are alive, every held lock is stuck: those are released,
-        parked threads woken, teardown waits again, and :data:`LEAKED` records
-        it, and any worker still alive with where it is (a daemon thread).
+        every other thread exits at its next ``take_gil`` step. Then the
+        workers are stopped one at a time, the GIL's holder before any parked
+        thread, and a lock left held with no thread running is released by
+        force (:mod:`conformance.teardown`). A worker that does not end is
+        recorded in :data:`LEAKED` with where it is (a daemon thread).
         """
         if self._closed:
             return
@@ -349,52 +342,6 @@ class Lockstep:
         interp = self.interp
         if interp.finalizing is None:
             interp._finalizing = interp.main_thread
-        self.locks.break_stuck()  # found held at a sync point: no thread will release them
-        alive = {w.t for w in self.workers if w.thread.ident is not None}
-        for worker in self.workers:
-            worker.stop()
-        for t, point in self.waiter.blocked().items():
-            self._wake_for_teardown(t, point)
-        self._collect_ended(alive)
-        if alive:  # a bound with no event: every lock still held is stuck
-            broken = ", ".join(self.locks.break_held()) or "none"
-            LEAKED.append(f"teardown: T{sorted(alive)} did not end; locks released: {broken}")
-            for t, point in self.waiter.blocked().items():
-                self._wake_for_teardown(t, point)
-            self._collect_ended(alive)
-            self.locks.break_held()  # waiter.close() takes the conditions' locks, unbounded
-        self.waiter.close()
-        for worker in self.workers:
-            if worker.thread.ident is not None:
-                worker.thread.join(SHORT_TIMEOUT)
-                if worker.thread.is_alive():
-                    LEAKED.append(
-                        f"teardown: the worker {worker.thread.name} did not end within "
-                        f"{SHORT_TIMEOUT:.1f} s; it is at {where_blocked(worker.thread)}"
-                    )
+        LEAKED.extend(stop_workers(self.workers, self.waiter, self.events, self.locks))
         if self._installed:
             interp.uninstall_signal_handlers()
-
-    def _collect_ended(self, alive: set[int]) -> None:
-        """Take events until every worker in ``alive`` ended, or none comes for a bound."""
-        while alive:
-            try:
-                event = self.events.get(timeout=SHORT_TIMEOUT)
-            except queue.Empty:
-                return
-            if event.kind == "ended":
-                alive.discard(event.t)
-            elif event.kind == "blocked":
-                self._wake_for_teardown(
-                    event.t, BlockPoint(event.where.removeprefix("blocked in "))
-                )
-
-    def _wake_for_teardown(self, t: int, point: BlockPoint) -> None:
-        lock = ImplLocks.of(point)
-        if not self.locks.wait_free(lock, SHORT_TIMEOUT):  # wake() takes it, unbounded
-            self.locks.break_stuck()  # every worker was told to stop: nobody will release it
-        try:
-            self.waiter.wait_blocked(t, point, SHORT_TIMEOUT)
-            self.waiter.wake(t, timed_out=True)
-        except (AssertionError, ValueError) as exc:
-            LEAKED.append(f"teardown: could not wake T{t}: {exc}")

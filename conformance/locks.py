@@ -10,10 +10,11 @@ harness first waits for each lock, bounded: a lock that stays held is a
 divergence reported in a sentence, not a test process that hangs forever (as
 ``release-keeps-mutex`` in :mod:`conformance.broken_impls` used to do).
 
-Teardown goes one step further (:meth:`ImplLocks.break_stuck`): once every
-worker was told to stop, a lock that stayed held for the whole bound has no
-owner that will release it, so it is released by force (a ``threading.Lock``
-has no owner), which lets a worker blocked on it run on to its end.
+Teardown goes one step further (:meth:`ImplLocks.break_stuck`,
+:meth:`ImplLocks.break_held`): a lock that a sync point found held, or that is
+held when no thread runs, has no owner that will release it, so it is released
+by force (a ``threading.Lock`` has no owner), which lets a worker blocked on it
+run on to its end (:mod:`conformance.teardown`).
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ class ImplLocks:
         return broken
 
     def break_held(self) -> list[str]:
-        """Teardown only, after a whole bound with no event: every held lock is stuck."""
+        """Teardown only, when no thread runs: every held lock is stuck.
+
+        No thread runs once a worker posted ``ended`` and the others wait (see
+        :mod:`conformance.teardown`), or after a whole bound with no event.
+        """
         self.stuck.extend(
             n for n, lock in self.locks.items() if lock.locked() and n not in self.stuck
         )

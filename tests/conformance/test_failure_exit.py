@@ -23,7 +23,8 @@ import pytest
 from conformance.broken_impls import IMPLS
 from conformance.harness import LEAKED, Divergence, Lockstep, concrete_model
 from conformance.locks import ImplLocks, where_blocked
-from conformance.support import join_thread
+from conformance.support import SHORT_TIMEOUT, join_thread
+from impl import BlockPoint
 from model.config import Config
 from model.protocol import Cpython313
 
@@ -88,6 +89,25 @@ def test_close_after_a_held_mutex_stops_every_worker() -> None:
             h.step(h.instance("allow_threads", 0))  # T0 drops the GIL, keeps the mutex
     finally:
         h.close()
+    assert not [w.thread.name for w in h.workers if w.thread.is_alive()]
+    assert not h.interp.gil._mutex.locked()
+
+
+def test_close_stops_the_holder_before_waking_the_waiters() -> None:
+    """The bug hit in teardown only: T1 drops the GIL at its stop with T0 and T2
+    parked, and keeps the mutex. Teardown stops T1 first, finds the mutex held
+    with no thread running, releases it, then wakes T0 and T2: no 10 s bound
+    passes and nothing leaks (when the waiters were woken while T1 stopped,
+    whichever reacquired the mutex after T1's drop_gil hung until round two)."""
+    h = Lockstep(concrete_model(Cpython313, Config()), IMPLS["release-keeps-mutex"])
+    try:
+        for inst in (("allow_threads", 0), ("take_gil", 1), ("take_gil", 2), ("take_gil", 0)):
+            h.step(h.instance(*inst))  # no drop with a waiter parked: no divergence
+        assert h.waiter.blocked() == {0: BlockPoint.TAKE_GIL, 2: BlockPoint.TAKE_GIL}
+    finally:
+        start = time.perf_counter()
+        h.close()
+    assert time.perf_counter() - start < SHORT_TIMEOUT, "teardown waited a whole bound"
     assert not [w.thread.name for w in h.workers if w.thread.is_alive()]
     assert not h.interp.gil._mutex.locked()
 
