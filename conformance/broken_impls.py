@@ -110,14 +110,12 @@ class _KeepMutexGIL(GIL):  # type: ignore[misc]  # deliberately broken
 
 
 @_broken("release-keeps-mutex")
-def release_keeps_mutex(*args: Any) -> Interpreter:
+def release_keeps_mutex(interp: Interpreter) -> None:
     """``drop_gil`` returns with ``gil->mutex`` still locked when it signalled a
     waiter (a ``MUTEX_UNLOCK`` missing on one path): the woken waiter, and anything
     else that needs the mutex, blocks forever. Before the harness bounded its lock
     waits this hung the whole test process in ``Interpreter.snapshot``."""
-    interp = cpython_impl(*args)
     interp.gil.__class__ = _KeepMutexGIL
-    return interp
 
 
 # -- the drain drops the rest of the queue after an error ------------------------------------
