@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.stateful import run_state_machine_as_test
@@ -53,6 +53,8 @@ class ImplRun:
     """The lock-step step, or the log's event index, where impl first diverged."""
     note: str
     """The divergence's first line, or how much was checked without one."""
+    kind: Literal["divergence", "deadlock"] = "divergence"
+    """A deadlock: impl hung (no thread made progress) where the model has a step."""
 
 
 def known(impl_name: str) -> bool:
@@ -79,19 +81,25 @@ def lockstep(impl_name: str, *, examples: int = 100) -> ImplRun:
     )
 
 
-def trace_validation(impl_name: str, *, seeds: int = 3, steps: int = 300) -> ImplRun:
+def trace_validation(
+    impl_name: str, *, seeds: int = 3, steps: int = 300, stall: float = 10.0
+) -> ImplRun:
     """Free-running loads of ``impl_name`` (4 threads, ``steps`` steps each, signals),
-    one per seed from 0 until one is caught; each one's log checked against the model."""
+    one per seed from 0 until one is caught; each one's log checked against the model.
+    A load in which no thread logs anything for ``stall`` seconds has hung."""
     mutate = None if impl_name == CORRECT else MUTATIONS[impl_name]
     start = time.perf_counter()
     events = 0
     for seed in range(seeds):
-        load = Load(LoadSpec(threads=4, steps=steps, seed=seed), mutate=mutate)
+        load = Load(LoadSpec(threads=4, steps=steps, seed=seed, stall=stall), mutate=mutate)
         try:
             events += load.run().events
         except Unmatched as exc:
             first = f"seed {seed}: " + str(exc).splitlines()[0]
             return ImplRun(True, time.perf_counter() - start, exc.index, first)
+        except AssertionError as exc:  # Stalled, or the threads would not park: impl hangs
+            first = f"seed {seed}: " + str(exc).splitlines()[0]
+            return ImplRun(True, time.perf_counter() - start, None, first, "deadlock")
     return ImplRun(
         False,
         time.perf_counter() - start,

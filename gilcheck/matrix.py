@@ -92,9 +92,8 @@ def run(r: Row, engine: str, entries: Mapping[str, Entry], budget: Budget) -> Ce
 
 
 def _impl_cell(engine: str, done: ImplRun, *, control: bool) -> Cell:
-    kills = (
-        (Kill("divergence", "divergence", done.at, round(done.seconds, 3)),) if done.caught else ()
-    )
+    kill = Kill("divergence", done.kind, done.at, round(done.seconds, 3))
+    kills = (kill,) if done.caught else ()
     if control:
         return Cell(engine, "unclean" if done.caught else "clean", kills, done.seconds,
                     done.note if done.caught else "")  # fmt: skip
@@ -129,7 +128,8 @@ def cell_text(cell: Cell, expect: str | None, *, short: bool = False) -> str:
     if cell.engine in IMPL_ENGINES:
         (kill,) = cell.kills
         at = "step" if cell.engine == "lockstep" else "event"
-        return f"killed, diverged at {at} {kill.steps}, {kill.seconds:.1f} s{note}"
+        how = "hung" if kill.kind == "deadlock" else f"diverged at {at} {kill.steps}"
+        return f"killed, {how}, {kill.seconds:.1f} s{note}"
     named = cell.killed_by(expect) if expect else None
     kill = named or cell.kills[0]
     if short and named:

@@ -37,7 +37,7 @@ run). The command, ``gilcheck soak``, is :mod:`gilcheck.soak`.
 """
 
 from conformance.soak.gate import Gate
-from conformance.soak.load import Load
+from conformance.soak.load import Load, Stalled
 from conformance.soak.spec import (
     MAX_INTERVAL,
     MAX_SECONDS,
@@ -65,5 +65,6 @@ __all__ = [
     "Load",
     "LoadCounts",
     "LoadSpec",
+    "Stalled",
     "Traffic",
 ]

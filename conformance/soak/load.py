@@ -23,6 +23,10 @@ from conformance.tracecheck import Recorder, Stats, TraceChecker
 from impl import Interpreter
 
 
+class Stalled(AssertionError):
+    """The load stopped making progress: impl hangs (a deadlock the model does not have)."""
+
+
 class Load:
     """One free-running run of ``impl`` with its log checked against the model.
 
@@ -66,6 +70,8 @@ class Load:
         self.started = 0.0
         self.ended: float | None = None
         self.check_seconds = 0.0
+        self.stalled = False
+        """Whether the run ended because no thread made progress (:class:`Stalled`)."""
         self.interrupted: int | None = None
         """The number of the signal that ended the run early (:meth:`interrupt`), if one did."""
 
@@ -121,8 +127,10 @@ class Load:
         finally:
             self.stop.set()
             self.gate.open()
+            # One bound for all; a stalled load's threads are stuck and are left (daemons).
+            until = time.perf_counter() + (0.0 if self.stalled else LONG_TIMEOUT)
             for w in workers:
-                w.join(LONG_TIMEOUT)
+                w.join(max(0.0, until - time.perf_counter()))
             sys.setswitchinterval(host_interval)
             self._restore_signals()
             self.ended = time.perf_counter()
@@ -140,7 +148,19 @@ class Load:
         host to itself; the checker runs while every thread is parked.
         """
         deadline = None if self.spec.seconds is None else self.started + self.spec.seconds
+        seen, since = self.recorder.recorded, time.perf_counter()
         while any(w.is_alive() for w in workers):
+            if self.recorder.recorded != seen:
+                seen, since = self.recorder.recorded, time.perf_counter()
+            elif time.perf_counter() - since > self.spec.stall:
+                # No thread logged anything for that long, and some have not finished:
+                # impl is stuck where the model always has a step to take.
+                alive = ", ".join(w.name for w in workers if w.is_alive())
+                self.stalled = True
+                raise Stalled(
+                    f"soak: no event for {self.spec.stall:g} s while threads {alive} "
+                    "had not finished: impl is stuck"
+                )
             if self.interrupted is not None or (
                 deadline is not None and time.perf_counter() >= deadline
             ):
@@ -149,6 +169,7 @@ class Load:
                 self._park_all()
                 self._check_all()
                 self.gate.open()
+                since = time.perf_counter()  # the threads were parked for the check
             else:
                 self.stop.wait(0.01)
             if self.on_progress is not None:

@@ -53,6 +53,8 @@ class LoadSpec:
     signals: bool = True
     backlog: int = 20_000
     """Unchecked events at which the gate closes (the load pauses until checked)."""
+    stall: float = 10.0
+    """Seconds with no event (the checker's pauses aside) after which impl is stuck."""
 
 
 @dataclass(slots=True)
