@@ -158,7 +158,7 @@ class Load:
                 alive = ", ".join(w.name for w in workers if w.is_alive())
                 self.stalled = True
                 raise Stalled(
-                    f"soak: no event for {self.spec.stall:g} s while threads {alive} "
+                    f"no event for {self.spec.stall:g} s while threads {alive} "
                     "had not finished: impl is stuck"
                 )
             if self.interrupted is not None or (

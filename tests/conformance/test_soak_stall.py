@@ -16,7 +16,7 @@ from conformance.soak import Load, LoadSpec, Stalled
 
 def test_a_hanging_impl_stalls_the_load_which_says_so() -> None:
     load = Load(LoadSpec(threads=3, steps=200, stall=0.5), mutate=MUTATIONS["release-keeps-mutex"])
-    with pytest.raises(Stalled, match=r"^soak: no event for 0\.5 s while threads T\d"):
+    with pytest.raises(Stalled, match=r"^no event for 0\.5 s while threads T\d"):
         load.run()
     assert load.stalled
     assert load.ended is not None, "the run ended, its finally clause ran"
@@ -26,4 +26,4 @@ def test_the_kill_matrix_counts_a_hang_as_a_deadlock_kill() -> None:
     done = trace_validation("release-keeps-mutex", seeds=1, stall=0.5)
     assert done.caught
     assert done.kind == "deadlock"
-    assert done.note.startswith("seed 0: soak: no event for 0.5 s")
+    assert done.note.startswith("seed 0: no event for 0.5 s")
