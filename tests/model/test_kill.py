@@ -90,3 +90,13 @@ def test_a_control_that_stops_short_of_an_expected_counterexample_is_incomplete(
     assert cell.outcome == "incomplete", cell
     assert cell.note.startswith("expected counterexample not reached (no violation among the ")
     assert cell.note.endswith(" states reachable within 3 steps): INV-NO-LOST-WAKEUP-STRICT")
+
+
+def test_z3_kills_a_bug_by_its_own_entry_which_it_checks_first() -> None:
+    """Over the whole catalogue z3's induction would take the time before BMC starts."""
+    bug = VARIANTS["gh-96387"]
+    cell = run_cell(bug, SMALL_CONFIG, load(), "z3", control=False, depth=13, max_k=1,
+                    time_limit=120)  # fmt: skip
+    assert cell.outcome == "killed", cell
+    (kill,) = cell.kills
+    assert (kill.id, kill.kind, kill.steps) == ("INV-DROP-REQUEST-HAS-REQUESTER", "safety", 4)
