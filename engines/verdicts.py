@@ -53,6 +53,9 @@ class Verdict:
     note: str = ""
     states: int | None = None
     """States an exhaustive search reached (its proof's size, or how far it got)."""
+    shared: bool = False
+    """``seconds`` are those of one search that settled several entries at once (the time
+    into it when this one was settled), not this entry's own."""
 
     @property
     def as_expected(self) -> bool:

@@ -40,14 +40,13 @@ from engines import progress, workers
 from engines.exhaustive import SearchResult
 from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted, Settled
-from engines.prove import ProofResult, prove_and_cover, witnesses
+from engines.prove import ProofResult, Witnessed, prove_and_cover, witnesses
 from engines.search_verify import run_search, search_verdicts, summary, verdict
 from engines.vacuity import Coverage
 from engines.verdicts import Engine, ModelClass, Report, Verdict
 from model.catalogue import Entry
 from model.config import Config
 from model.domain import CONCRETE
-from model.trace import Trace
 from model.triggers import TRIGGERS, dead_reason, not_applicable
 
 SEARCH_SECONDS = 3.0
@@ -247,6 +246,7 @@ def _partial(
                 k=s.k,
                 depth=s.depth,
                 trace=s.trace,
+                shared=s.shared,
                 note=s.note
                 or ("the vacuity guard did not complete" if s.status == "proved" else ""),
             )
@@ -294,7 +294,7 @@ def _z3_run(
             results = [fn(*args) for fn, args in tasks]
     proof: ProofResult
     cov: Coverage
-    found: dict[str, tuple[Trace, str, float]]
+    found: dict[str, Witnessed]
     witness_depth: dict[str, tuple[int, str]]
     (proof, cov), (found, witness_depth) = results
     report.verdicts = [
@@ -363,15 +363,16 @@ def _merge(v: Verdict, entry: Entry, searched: SearchResult) -> Verdict:
 def _verdict(
     entry: Entry,
     proof: ProofResult,
-    witnessed: tuple[Mapping[str, tuple[Trace, str, float]], Mapping[str, tuple[int, str]]],
+    witnessed: tuple[Mapping[str, Witnessed], Mapping[str, tuple[int, str]]],
     depth: int,
     cfg: Config,
 ) -> Verdict:
     pid = entry.id
     found, witness_depth = witnessed
     base = Verdict(
-        pid, entry.kind, entry.lemma, entry.expected, "bounded", "z3", proof.seconds.get(pid, 0.0)
-    )
+        pid, entry.kind, entry.lemma, entry.expected, "bounded", "z3",
+        proof.seconds.get(pid, 0.0), shared=pid in proof.shared,
+    )  # fmt: skip
     if pid in proof.violated:
         r = proof.violated[pid]
         return dataclasses.replace(
@@ -382,7 +383,7 @@ def _verdict(
             base, status="proved", engine="z3 k-induction", k=proof.proved[pid]
         )
     if pid in found:
-        trace, note, seconds = found[pid]
+        trace, note, seconds, shared = found[pid]
         return dataclasses.replace(
             base,
             status="violated",
@@ -391,6 +392,7 @@ def _verdict(
             trace=trace,
             note=note,
             seconds=seconds,
+            shared=shared,
         )
     # The witness configuration is the smallest with the documented counterexample.
     short = not_applicable(entry.witness.items(), cfg)

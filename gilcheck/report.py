@@ -107,6 +107,17 @@ def verdict_text(v: Verdict) -> str:
     return f"bounded to {v.depth}"
 
 
+SHARED_LEGEND = (
+    "seconds marked shared: the time into one search that settled several rows at once, "
+    "not the row's own"
+)
+
+
+def seconds_text(v: Verdict) -> str:
+    """A row's seconds, marked when they are a search's shared with other rows."""
+    return f"{v.seconds:.2f} shared" if v.shared else f"{v.seconds:.2f}"
+
+
 def _style(v: Verdict) -> str:
     if v.as_expected:
         return "green" if v.status == "proved" else "yellow"
@@ -143,10 +154,10 @@ def render_text(
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for v in report.verdicts:
         kind = "lemma" if v.lemma else v.kind
-        table.add_row(
-            v.id, kind, f"[{_style(v)}]{verdict_text(v)}[/]", v.engine, f"{v.seconds:.2f}"
-        )
+        table.add_row(v.id, kind, f"[{_style(v)}]{verdict_text(v)}[/]", v.engine, seconds_text(v))
     console.print(table)
+    if any(v.shared for v in report.verdicts):
+        console.print(SHARED_LEGEND)
     for v in report.verdicts:
         if v.trace is not None and (not v.as_expected or show_expected_traces):
             console.print(step_table(v.trace, f"{v.id}: {verdict_text(v)}"))
@@ -223,7 +234,7 @@ def _state_json(s: ConcreteState) -> Any:
     return dataclasses.asdict(s)
 
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """report.json's schema (specs/report.schema.json): the minor number grows when a field is
 added, the major one when a field is removed, renamed or changes its meaning."""
 
@@ -249,6 +260,7 @@ def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[st
                 "as_expected": v.as_expected,
                 "engine": v.engine,
                 "seconds": round(v.seconds, 3),
+                "seconds_shared": v.shared,
                 "k": v.k,
                 "depth": v.depth,
                 "states": v.states,
