@@ -77,6 +77,9 @@ class Report:
     verdicts: list[Verdict] = field(default_factory=list)
     triggers_missing: dict[str, list[str]] = field(default_factory=dict)
     """Trigger name -> ids of the entries that need it, for triggers not reached."""
+    triggers_where: dict[str, Config | None] = field(default_factory=dict)
+    """For a trigger in ``triggers_missing``: the smallest configuration tried in which the
+    variant reaches it, or None (:mod:`engines.reachable`)."""
     triggers_undecided: dict[str, list[str]] = field(default_factory=dict)
     """As ``triggers_missing``, for triggers not reached when a vacuity query gave up."""
     vacuity_gave_up: str | None = None

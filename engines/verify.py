@@ -41,6 +41,7 @@ from engines.exhaustive import SearchResult
 from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted, Settled
 from engines.prove import ProofResult, Witnessed, prove_and_cover, witnesses
+from engines.reachable import vacuous_note, where_reached
 from engines.search_verify import run_search, search_verdicts, summary, verdict
 from engines.vacuity import Coverage
 from engines.verdicts import Engine, ModelClass, Report, Verdict
@@ -313,6 +314,8 @@ def _z3_run(
     for t in triggers:
         if t not in cov.triggers and t not in na:
             unreached[t] = [p for p, e in entries.items() if t in e.triggers]
+    for t in report.triggers_missing:
+        report.triggers_where[t] = where_reached(model, t, cfg)
     for v in report.verdicts:
         needs = entries[v.id].triggers
         if v.status == "proved" and any(t in report.triggers_undecided for t in needs):
@@ -323,9 +326,8 @@ def _z3_run(
             )
         if v.status == "proved" and any(t in report.triggers_missing for t in needs):
             v.status = "vacuous"
-            v.note = "proved, but the model never reaches " + ", ".join(
-                t for t in needs if t in report.triggers_missing
-            )
+            missing = [t for t in needs if t in report.triggers_missing]
+            v.note = vacuous_note(model, missing, cfg, report.triggers_where)
         elif v.status == "proved" and needs and all(t in na for t in needs):
             v.status = "inapplicable"
             v.note = "proved, but trivially here: " + "; ".join(f"{t} {na[t]}" for t in needs)

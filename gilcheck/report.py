@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engines.induction import Cti
+from engines.reachable import options
 from engines.verdicts import Report, Verdict
 from gilcheck.itf import write_itf
 from model.bits import EVENTS_MASK, bit_names
@@ -172,8 +173,10 @@ def render_text(
             console.print(f"[yellow]{v.id}[/]: {v.note}")
     if report.triggers_missing:
         for trig, ids in sorted(report.triggers_missing.items()):
+            where = report.triggers_where.get(trig)
             console.print(
                 f"[red]vacuity[/]: trigger {trig} not reached (needed by {', '.join(ids)})"
+                + (f"; reached with {options(where)}" if where is not None else "")
             )
     if report.vacuity_gave_up:
         console.print(f"[yellow]vacuity[/]: undecided, z3 gave up: {report.vacuity_gave_up}")
@@ -281,6 +284,9 @@ def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[st
             "checked": report.vacuity_checked,
             "triggers_missing": report.triggers_missing,
             "triggers_undecided": report.triggers_undecided,
+            "triggers_reached_with": {
+                t: None if c is None else options(c) for t, c in report.triggers_where.items()
+            },
             "gave_up": report.vacuity_gave_up,
             "instances_dead": report.instances_dead,
             "triggers_reached": report.triggers_reached,

@@ -13,9 +13,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from engines import prove
+from engines.reachable import vacuous_note, where_reached
+from engines.vacuity import random_walks
 from engines.verdicts import EXIT_INCONCLUSIVE, EXIT_OK
+from gilcheck.load import resolve_variant
 from gilcheck.report import SHARED_LEGEND
-from tests.cli_helpers import SMALL, run_program
+from model.config import Config
+from model.protocol import Cpython313
+from tests.cli_helpers import SMALL, gilcheck, run_program
 
 TWO = "INV-GIL-SINGLE-HOLDER,INV-TYPE-OK"
 
@@ -82,3 +90,84 @@ def test_a_bound_by_the_state_cap_says_so_in_the_text(tmp_path: Path) -> None:
             r"\(search stopped: more than 2000 states"
         )
         assert re.search(why, text), stdout
+
+
+VARIANTS = '''\
+"""Variants whose signal handlers do not all run: a vacuous INV-HANDLERS-MAIN-THREAD."""
+
+from typing import Any
+
+from model.protocol import Cpython313
+
+
+class NoHandlers(Cpython313[Any, Any]):
+    """No handler ever runs: its trigger is reached in no configuration."""
+
+    def call_signal_handler(self, s: Any, t: int, level: int, sig: int) -> Any:
+        yield self.d.bool_(False)
+        return s
+
+
+class OnlySecondSignal(Cpython313[Any, Any]):
+    """Only the second signal's handler runs: reached with --signals 2, not with 1."""
+
+    def call_signal_handler(self, s: Any, t: int, level: int, sig: int) -> Any:
+        if sig == 0:
+            yield self.d.bool_(False)
+            return s
+        return (yield from super().call_signal_handler(s, t, level, sig))
+'''
+
+ONE_SIGNAL = ["--threads", "1", "--interp-capacity", "2", "--interp-maxloop", "1"]
+ONE_SIGNAL += ["--main-capacity", "2", "--signals", "1", "--max-k", "1", "--depth", "4"]
+
+
+def test_a_vacuous_proof_names_its_trigger_and_where_it_is_reached(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process (``--no-parallel``), with the guard's 1500 random walks cut to 50: a
+    trigger never reached keeps them all walking, over a minute on a loaded machine; the
+    plans and the BMC that follow are the command's own."""
+
+    def fewer(*args: Any, **kw: Any) -> Any:
+        return random_walks(*args, **{**kw, "walks": 50})
+
+    monkeypatch.setattr(prove, "random_walks", fewer)
+    (tmp_path / "variants.py").write_text(VARIANTS, encoding="utf-8")
+    out = tmp_path / "out"
+    code, stdout, _ = gilcheck(
+        capsys, "verify", "--variant", f"{tmp_path / 'variants.py'}:OnlySecondSignal",
+        *ONE_SIGNAL, "--no-parallel", "--only", "INV-HANDLERS-MAIN-THREAD", "--out", str(out),
+    )  # fmt: skip
+    assert code == EXIT_INCONCLUSIVE, stdout
+    text = " ".join(stdout.split())
+    where = (
+        "--threads 1 --interp-capacity 2 --interp-maxloop 1 --main-capacity 2 --main-maxloop 0 "
+        "--signals 2"
+    )
+    assert (
+        "INV-HANDLERS-MAIN-THREAD: proved, but its trigger signal-handler-runs (a Python signal "
+        f"handler runs) is not reached here; this variant reaches it with {where}"
+    ) in text, stdout
+    assert f"vacuity: trigger signal-handler-runs not reached (needed by " \
+        f"INV-HANDLERS-MAIN-THREAD); reached with {where}" in text, stdout  # fmt: skip
+    report = _report(out)
+    (v,) = report["verdicts"]
+    assert v["verdict"] == "vacuous"
+    assert report["vacuity"]["triggers_reached_with"] == {"signal-handler-runs": where}
+
+
+def test_a_trigger_no_configuration_reaches_is_said_to_be_the_variant(tmp_path: Path) -> None:
+    """The broken case: where the variant never reaches the trigger, no options are named."""
+    path = tmp_path / "variants.py"
+    path.write_text(VARIANTS, encoding="utf-8")
+    never = resolve_variant(f"{path}:NoHandlers")
+    cfg = Config(threads=1, interp_capacity=2, interp_maxloop=1, main_capacity=2, signals=1)
+    assert where_reached(never, "signal-handler-runs", cfg) is None
+    note = vacuous_note(never, ["signal-handler-runs"], cfg, {})
+    assert "this variant may never reach it" in note, note
+    assert "reaches it with" not in note
+    faithful = where_reached(Cpython313, "signal-handler-runs", cfg)
+    assert faithful == Config(
+        threads=1, interp_capacity=1, interp_maxloop=0, main_capacity=1, signals=1
+    )
