@@ -119,6 +119,19 @@ def seconds_text(v: Verdict) -> str:
     return f"{v.seconds:.2f} shared" if v.shared else f"{v.seconds:.2f}"
 
 
+def why_text(v: Verdict) -> str:
+    """Why a row is what it is, for one not as expected, or a bound or "not applicable"
+    (its note); "" for a row that needs no word."""
+    if v.status == "proved" and v.expected == "violated":
+        # The engines checked could not refute what CPython is documented to do.
+        return "proved, but the catalogue documents a counterexample in CPython" + (
+            f"; {v.note}" if v.note else ""
+        )
+    if v.status == "proved":
+        return ""
+    return v.note
+
+
 def _style(v: Verdict) -> str:
     if v.as_expected:
         return "green" if v.status == "proved" else "yellow"
@@ -166,11 +179,11 @@ def render_text(
                 console.print(f"  {v.note}")
         elif v.status == "violated" and v.note:
             console.print(f"[yellow]{v.id}[/]: {v.note}")
+        if v.status in ("bounded", "vacuous", "inapplicable", "proved") and (why := why_text(v)):
+            # Every row that is not as expected says why (exit 14 explains itself).
+            console.print(f"[yellow]{v.id}[/]: {why}")
         if v.status == "bounded" and v.cti is not None:
             _render_cti(console, v.cti)
-        elif v.status in ("bounded", "vacuous", "inapplicable") and v.note:
-            # Every row that is not as expected says why (exit 14 explains itself).
-            console.print(f"[yellow]{v.id}[/]: {v.note}")
     if report.triggers_missing:
         for trig, ids in sorted(report.triggers_missing.items()):
             where = report.triggers_where.get(trig)
