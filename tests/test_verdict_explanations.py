@@ -194,3 +194,18 @@ def test_every_row_a_time_limit_leaves_open_says_why_and_claims_no_more(tmp_path
         assert f"not checked: {report['ended']}" in text or all(
             v["verdict"] != "unchecked" for v in report["verdicts"]
         ), r.stdout
+
+
+def test_the_explicit_engine_stops_at_max_states_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run_program(
+        "verify", *SMALL, "--engine", "explicit", "--max-states", "2000", "--only", TWO,
+        "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode == EXIT_INCONCLUSIVE, r.stdout
+    text = " ".join(r.stdout.split())
+    for v in _report(out)["verdicts"]:
+        assert v["verdict"] == "bounded", v
+        assert v["seconds_shared"] is True, v
+        assert "more than 2000 states (max_states)" in v["note"], v
+        assert f"{v['id']}: {' '.join(v['note'].split())}" in text, r.stdout
