@@ -40,6 +40,8 @@ class Settled:
     depth: int | None = None
     trace: Trace | None = None
     note: str = ""
+    shared: bool = False
+    """``seconds`` are the time into a search for several entries at once, not this one's."""
 
 
 Event = Phase | Settled

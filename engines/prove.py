@@ -27,6 +27,9 @@ from model.properties import PROPERTIES, Property
 from model.trace import ReplayError, Trace, replay
 from model.triggers import TRIGGERS, dead_reason
 
+Witnessed = tuple[Trace, str, float, bool]
+"""A documented counterexample found: (trace, note, seconds, seconds shared)."""
+
 
 @dataclass
 class ProofResult:
@@ -37,6 +40,9 @@ class ProofResult:
     bounded_depth: int
     gave_up: dict[str, str] = dataclasses.field(default_factory=dict)
     """Entry id -> the query of it that reached the timeout (its verdict says so)."""
+    shared: set[str] = dataclasses.field(default_factory=set)
+    """The ids whose ``seconds`` are (or include) a BMC search's over several entries at
+    once; the others' are their own queries' (k-induction asks about one entry a query)."""
 
 
 def prove(
@@ -64,7 +70,7 @@ def prove(
         max_k,
         timeout_ms=timeout_ms,
         on_depth=_depth_phase(f"z3 BMC from the initial state, {len(pids)} entries", max_k),
-        on_reached=_violation(helpers),
+        on_reached=_violation(helpers, shared=len(pids) > 1),
     )
     base_seconds = time.perf_counter() - t0
     violated = dict(base.reached)
@@ -82,7 +88,13 @@ def prove(
     progress.phase(f"z3 k-induction: {len(candidates)} candidates, k up to {k_top}")
     ind = induction.k_induction(enc, candidates, k_top, timeout_ms=timeout_ms)
     gave_up.update(ind.gave_up)
-    seconds = {p: base_seconds / max(1, len(pids)) + ind.seconds.get(p, 0.0) for p in pids}
+    # A proof's seconds are its own induction queries'; a violation's, the time BMC took to
+    # find it, and a bound's, its queries' and the whole BMC's: those searched every entry.
+    seconds = {p: ind.seconds.get(p, 0.0) for p in pids}
+    for p, r in base.reached.items():
+        seconds[p] = r.seconds
+    shared = set(base.reached) if len(pids) > 1 else set()
+    searched = base_seconds
     for p, k in ind.proved.items():
         if p not in helpers:
             progress.settled(progress.Settled(p, "proved", "z3 k-induction", seconds[p], k=k))
@@ -90,6 +102,7 @@ def prove(
     bounded = k_top
     if rest and depth > max_k and base.gave_up is None:
         lemmas = list(ind.proved)
+        t1 = time.perf_counter()
         deeper = bmc.search(
             enc,
             {p: bmc.violation_goal(p) for p in rest},
@@ -97,17 +110,25 @@ def prove(
             lemmas=lemmas,
             timeout_ms=timeout_ms,
             on_depth=_depth_phase(f"z3 BMC of the {len(rest)} entries not proved", depth),
-            on_reached=_violation(helpers),
+            on_reached=_violation(helpers, shared=len(rest) > 1, before=seconds),
         )
         violated.update(deeper.reached)
         for p, r in deeper.reached.items():
             seconds[p] += r.seconds
         bounded = deeper.depth
+        shared.update(deeper.reached if len(rest) > 1 else ())
+        searched += time.perf_counter() - t1
         if deeper.gave_up is not None:
             gave_up.update({p: deeper.gave_up for p in rest if p not in deeper.reached})
     for p in ind.proved:
         gave_up.pop(p, None)
-    return ProofResult(violated, dict(ind.proved), dict(ind.ctis), seconds, bounded, gave_up)
+    for p in pids:
+        if p not in violated and p not in ind.proved:  # bounded by every BMC that ran
+            seconds[p] += searched
+            shared.update([p] if len(pids) > 1 else [])
+    return ProofResult(
+        violated, dict(ind.proved), dict(ind.ctis), seconds, bounded, gave_up, shared
+    )
 
 
 def _depth_phase(what: str, depth: int) -> Callable[[int, float], None]:
@@ -117,13 +138,19 @@ def _depth_phase(what: str, depth: int) -> Callable[[int, float], None]:
     return report
 
 
-def _violation(helpers: Sequence[str]) -> Callable[[str, bmc.Reached], None]:
-    """Settle a violation as BMC finds it (a helper lemma's is no verdict)."""
+def _violation(
+    helpers: Sequence[str], *, shared: bool, before: Mapping[str, float] | None = None
+) -> Callable[[str, bmc.Reached], None]:
+    """Settle a violation as BMC finds it (a helper lemma's is no verdict); ``shared``: the
+    search looks for several entries at once; ``before``: seconds spent on each earlier."""
 
     def report(pid: str, r: bmc.Reached) -> None:
         if pid not in helpers:
+            seconds = r.seconds + (before or {}).get(pid, 0.0)
             progress.settled(
-                progress.Settled(pid, "violated", "z3 bmc", r.seconds, depth=r.depth, trace=r.trace)
+                progress.Settled(
+                    pid, "violated", "z3 bmc", seconds, depth=r.depth, trace=r.trace, shared=shared
+                )
             )
 
     return report
@@ -162,14 +189,15 @@ def witnesses(
     expected: Mapping[str, Mapping[str, int]],
     depth: int,
     timeout_ms: int | None = None,
-) -> tuple[dict[str, tuple[Trace, str, float]], dict[str, tuple[int, str]]]:
-    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds), and
-    id -> (depth, why) for the entries whose search gave up.
+) -> tuple[dict[str, Witnessed], dict[str, tuple[int, str]]]:
+    """Step 4 of the module docstring: id -> (trace in ``cfg``, note, seconds, whether the
+    seconds are a search's shared with other entries), and id -> (depth, why) for the
+    entries whose search gave up.
 
     A query that reaches ``timeout_ms`` ends that witness configuration's
     search; its entries not found are returned with the last complete depth."""
     target = model(cfg, CONCRETE)
-    found: dict[str, tuple[Trace, str, float]] = {}
+    found: dict[str, Witnessed] = {}
     gave_up: dict[str, tuple[int, str]] = {}
     by_witness: dict[tuple[int, int], list[str]] = {}
     for pid, w in expected.items():
@@ -200,7 +228,7 @@ def witnesses(
                     f"found with {threads} thread(s) and {signals} signal(s) (the entry's witness "
                     f"configuration) at depth {r.depth}, replayed in the configuration checked"
                 )
-                found[pid] = (lifted, note, time.perf_counter() - t0)
+                found[pid] = (lifted, note, time.perf_counter() - t0, len(pids) > 1)
                 progress.settled(
                     progress.Settled(
                         pid,
@@ -210,6 +238,7 @@ def witnesses(
                         depth=len(lifted),
                         trace=lifted,
                         note=note,
+                        shared=found[pid][3],
                     )
                 )
     return found, gave_up

@@ -47,6 +47,7 @@ def run_search(
 ) -> SearchResult:
     """The search over ``pids``, reporting levels as phases and violations as settled."""
     start = time.perf_counter()
+    when: dict[str, float] = {}
 
     def level(depth: int, states: int, seconds: float) -> None:
         rate = states / seconds if seconds > 0 else 0.0
@@ -55,19 +56,21 @@ def run_search(
         )
 
     def violated(pid: str, found: Found) -> None:
+        when[pid] = time.perf_counter() - start
         progress.settled(
             progress.Settled(
                 pid,
                 "violated",
                 ENGINE,
-                time.perf_counter() - start,
+                when[pid],
                 depth=found.depth,
                 trace=found.trace,
+                shared=len(pids) > 1,
             )
         )
 
     progress.phase("exhaustive search: breadth first over the finite quotient")
-    return exhaust(
+    res = exhaust(
         model,
         cfg,
         properties=[PROPERTIES[p] for p in pids],
@@ -78,6 +81,10 @@ def run_search(
         on_level=level,
         on_violation=violated,
     )
+    # A violation's seconds: how far into the search it was found.
+    for pid, found in res.violations.items():
+        res.violations[pid] = dataclasses.replace(found, seconds=when.get(pid, res.seconds))
+    return res
 
 
 def summary(res: SearchResult) -> str:
@@ -94,14 +101,22 @@ def summary(res: SearchResult) -> str:
     )
 
 
-def verdict(entry: Entry, res: SearchResult, cfg: Config | None = None) -> Verdict:
+def verdict(
+    entry: Entry, res: SearchResult, cfg: Config | None = None, *, shared: bool = True
+) -> Verdict:
     """The search's verdict on one entry (``cfg``: the configuration searched, to tell
-    a documented counterexample this configuration is too small for)."""
-    share = res.seconds / max(1, len(PROPERTIES))
-    base = Verdict(entry.id, entry.kind, entry.lemma, entry.expected, "bounded", ENGINE, share)
+    a documented counterexample this configuration is too small for; ``shared``: the
+    search checked other entries too, so its seconds are not this one's own)."""
+    # One search checks every entry at once: its time is shared, not any entry's own.
+    base = Verdict(
+        entry.id, entry.kind, entry.lemma, entry.expected, "bounded", ENGINE, res.seconds,
+        shared=shared,
+    )  # fmt: skip
     found = res.violations.get(entry.id)
     if found is not None:
-        return dataclasses.replace(base, status="violated", depth=found.depth, trace=found.trace)
+        return dataclasses.replace(
+            base, status="violated", depth=found.depth, trace=found.trace, seconds=found.seconds
+        )
     short = None if cfg is None else not_applicable(entry.witness.items(), cfg)
     if entry.expected == "violated" and short is not None:
         return dataclasses.replace(
@@ -129,4 +144,4 @@ def search_verdicts(
     res = run_search(
         model, cfg, list(entries), deadline=deadline, max_states=max_states, max_memory=max_memory
     )
-    return [verdict(e, res, cfg) for e in entries.values()], res
+    return [verdict(e, res, cfg, shared=len(entries) > 1) for e in entries.values()], res

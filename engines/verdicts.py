@@ -53,6 +53,9 @@ class Verdict:
     note: str = ""
     states: int | None = None
     """States an exhaustive search reached (its proof's size, or how far it got)."""
+    shared: bool = False
+    """``seconds`` are those of one search that settled several entries at once (the time
+    into it when this one was settled), not this entry's own."""
 
     @property
     def as_expected(self) -> bool:
@@ -74,6 +77,9 @@ class Report:
     verdicts: list[Verdict] = field(default_factory=list)
     triggers_missing: dict[str, list[str]] = field(default_factory=dict)
     """Trigger name -> ids of the entries that need it, for triggers not reached."""
+    triggers_where: dict[str, Config | None] = field(default_factory=dict)
+    """For a trigger in ``triggers_missing``: the smallest configuration tried in which the
+    variant reaches it, or None (:mod:`engines.reachable`)."""
     triggers_undecided: dict[str, list[str]] = field(default_factory=dict)
     """As ``triggers_missing``, for triggers not reached when a vacuity query gave up."""
     vacuity_gave_up: str | None = None

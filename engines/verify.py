@@ -40,14 +40,15 @@ from engines import progress, workers
 from engines.exhaustive import SearchResult
 from engines.explicit_verify import MAX_STATES
 from engines.progress import Interrupted, Settled
-from engines.prove import ProofResult, prove_and_cover, witnesses
+from engines.prove import ProofResult, Witnessed, prove_and_cover, witnesses
+from engines.reachable import vacuous_note, where_reached
 from engines.search_verify import run_search, search_verdicts, summary, verdict
 from engines.vacuity import Coverage
 from engines.verdicts import Engine, ModelClass, Report, Verdict
+from engines.z3_verdicts import join_notes, merge, z3_verdict
 from model.catalogue import Entry
 from model.config import Config
 from model.domain import CONCRETE
-from model.trace import Trace
 from model.triggers import TRIGGERS, dead_reason, not_applicable
 
 SEARCH_SECONDS = 3.0
@@ -229,7 +230,9 @@ def _partial(
     for pid, e in entries.items():
         base = Verdict(pid, e.kind, e.lemma, e.expected, "unchecked", "", 0.0)
         s = settled.get(pid)
-        if s is None and searched is not None:
+        # The search before z3 looks for violations of the entries expected to hold only:
+        # it says nothing of a documented counterexample.
+        if s is None and searched is not None and e.expected == "holds":
             v = verdict(e, searched, report.config)
             if v.status == "proved" or v.status == "bounded":
                 v.note = f"{v.note}; not settled otherwise: {report.ended}"
@@ -247,6 +250,7 @@ def _partial(
                 k=s.k,
                 depth=s.depth,
                 trace=s.trace,
+                shared=s.shared,
                 note=s.note
                 or ("the vacuity guard did not complete" if s.status == "proved" else ""),
             )
@@ -294,14 +298,14 @@ def _z3_run(
             results = [fn(*args) for fn, args in tasks]
     proof: ProofResult
     cov: Coverage
-    found: dict[str, tuple[Trace, str, float]]
+    found: dict[str, Witnessed]
     witness_depth: dict[str, tuple[int, str]]
     (proof, cov), (found, witness_depth) = results
     report.verdicts = [
         verdict(entries[p], searched, cfg)
         if p in refuted
-        else _merge(
-            _verdict(entries[p], proof, (found, witness_depth), depth, cfg), entries[p], searched
+        else merge(
+            z3_verdict(entries[p], proof, (found, witness_depth), depth, cfg), entries[p], searched
         )
         for p in entries
     ]
@@ -313,19 +317,20 @@ def _z3_run(
     for t in triggers:
         if t not in cov.triggers and t not in na:
             unreached[t] = [p for p, e in entries.items() if t in e.triggers]
+    for t in report.triggers_missing:
+        report.triggers_where[t] = where_reached(model, t, cfg)
     for v in report.verdicts:
         needs = entries[v.id].triggers
         if v.status == "proved" and any(t in report.triggers_undecided for t in needs):
-            v.note = _join(
+            v.note = join_notes(
                 v.note,
                 "the vacuity guard gave up before reaching "
                 + ", ".join(t for t in needs if t in report.triggers_undecided),
             )
         if v.status == "proved" and any(t in report.triggers_missing for t in needs):
             v.status = "vacuous"
-            v.note = "proved, but the model never reaches " + ", ".join(
-                t for t in needs if t in report.triggers_missing
-            )
+            missing = [t for t in needs if t in report.triggers_missing]
+            v.note = vacuous_note(model, missing, cfg, report.triggers_where)
         elif v.status == "proved" and needs and all(t in na for t in needs):
             v.status = "inapplicable"
             v.note = "proved, but trivially here: " + "; ".join(f"{t} {na[t]}" for t in needs)
@@ -339,93 +344,3 @@ def _z3_run(
             report.instances_covered += 1
         elif not cov.gave_up:
             report.instances_dead.append(inst.label)
-
-
-def _join(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
-
-
-def _merge(v: Verdict, entry: Entry, searched: SearchResult) -> Verdict:
-    """z3's verdict, unless the search settled what z3 left bounded: an exhaustive
-    search is a proof for this configuration."""
-    searched_it = entry.expected == "holds"  # the search before z3 checks only those
-    if (
-        v.status == "bounded"
-        and searched_it
-        and searched.complete
-        and entry.id not in searched.violations
-    ):
-        s = verdict(entry, searched)
-        return dataclasses.replace(s, note=f"{s.note}; z3: {v.note}", cti=v.cti)
-    return v
-
-
-def _verdict(
-    entry: Entry,
-    proof: ProofResult,
-    witnessed: tuple[Mapping[str, tuple[Trace, str, float]], Mapping[str, tuple[int, str]]],
-    depth: int,
-    cfg: Config,
-) -> Verdict:
-    pid = entry.id
-    found, witness_depth = witnessed
-    base = Verdict(
-        pid, entry.kind, entry.lemma, entry.expected, "bounded", "z3", proof.seconds.get(pid, 0.0)
-    )
-    if pid in proof.violated:
-        r = proof.violated[pid]
-        return dataclasses.replace(
-            base, status="violated", engine="z3 bmc", depth=r.depth, trace=r.trace
-        )
-    if pid in proof.proved:
-        return dataclasses.replace(
-            base, status="proved", engine="z3 k-induction", k=proof.proved[pid]
-        )
-    if pid in found:
-        trace, note, seconds = found[pid]
-        return dataclasses.replace(
-            base,
-            status="violated",
-            engine="z3 bmc",
-            depth=len(trace),
-            trace=trace,
-            note=note,
-            seconds=seconds,
-        )
-    # The witness configuration is the smallest with the documented counterexample.
-    short = not_applicable(entry.witness.items(), cfg)
-    if entry.expected == "violated" and short is not None:
-        return dataclasses.replace(
-            base,
-            status="inapplicable",
-            engine="z3 bmc",
-            note=f"the documented counterexample {short} (its witness configuration)",
-        )
-    if entry.expected == "violated":
-        shallow = witness_depth.get(pid)
-        if shallow is not None:
-            return dataclasses.replace(
-                base,
-                engine="z3 bmc",
-                depth=max(0, shallow[0]),
-                note=f"the documented counterexample was not found within {shallow[0]} steps "
-                f"in the entry's witness configuration; z3 gave up deeper: {shallow[1]}",
-            )
-        return dataclasses.replace(
-            base,
-            engine="z3 bmc",
-            depth=depth,
-            note=f"the documented counterexample was not found within {depth} steps in the "
-            "entry's witness configuration (a fix? not proved: no induction is tried for it)",
-        )
-    why = "not inductive (see the CTI)" if pid in proof.ctis else "not proved"
-    return dataclasses.replace(
-        base,
-        engine="z3 bmc + k-induction",
-        depth=proof.bounded_depth,
-        cti=proof.ctis.get(pid),
-        note=_join(
-            f"no violation within {proof.bounded_depth} steps; {why}",
-            f"z3 gave up: {proof.gave_up[pid]}" if pid in proof.gave_up else "",
-        ),
-    )

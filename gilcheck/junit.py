@@ -61,6 +61,10 @@ def junit_tree(report: Report) -> ET.ElementTree[ET.Element]:
         case = ET.SubElement(
             suite, "testcase", classname=report.variant, name=v.id, time=f"{v.seconds:.3f}"
         )
+        if v.shared:
+            # The time is a search's that settled several cases: said so, not summed as own.
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="seconds_shared", value="true")
         if v.status in SKIPPED:
             ET.SubElement(case, "skipped", message=verdict_text(v)).text = v.note or None
         elif is_failure(v):

@@ -22,7 +22,8 @@ from engines.progress import Event, Phase, Settled
 
 def settled_text(s: Settled) -> str:
     what = f"proved (k={s.k})" if s.status == "proved" else f"violated at depth {s.depth}"
-    return f"settled: {s.id} {what} ({s.engine}, {s.seconds:.2f} s)"
+    shared = " shared" if s.shared else ""
+    return f"settled: {s.id} {what} ({s.engine}, {s.seconds:.2f} s{shared})"
 
 
 def _kind(text: str) -> str:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engines.induction import Cti
+from engines.reachable import options
 from engines.verdicts import Report, Verdict
 from gilcheck.itf import write_itf
 from model.bits import EVENTS_MASK, bit_names
@@ -107,6 +108,30 @@ def verdict_text(v: Verdict) -> str:
     return f"bounded to {v.depth}"
 
 
+SHARED_LEGEND = (
+    "seconds marked shared: the time into one search that settled several rows at once, "
+    "not the row's own"
+)
+
+
+def seconds_text(v: Verdict) -> str:
+    """A row's seconds, marked when they are a search's shared with other rows."""
+    return f"{v.seconds:.2f} shared" if v.shared else f"{v.seconds:.2f}"
+
+
+def why_text(v: Verdict) -> str:
+    """Why a row is what it is, for one not as expected, or a bound or "not applicable"
+    (its note); "" for a row that needs no word."""
+    if v.status == "proved" and v.expected == "violated":
+        # The engines checked could not refute what CPython is documented to do.
+        return "proved, but the catalogue documents a counterexample in CPython" + (
+            f"; {v.note}" if v.note else ""
+        )
+    if v.status == "proved":
+        return ""
+    return v.note
+
+
 def _style(v: Verdict) -> str:
     if v.as_expected:
         return "green" if v.status == "proved" else "yellow"
@@ -143,10 +168,10 @@ def render_text(
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for v in report.verdicts:
         kind = "lemma" if v.lemma else v.kind
-        table.add_row(
-            v.id, kind, f"[{_style(v)}]{verdict_text(v)}[/]", v.engine, f"{v.seconds:.2f}"
-        )
+        table.add_row(v.id, kind, f"[{_style(v)}]{verdict_text(v)}[/]", v.engine, seconds_text(v))
     console.print(table)
+    if any(v.shared for v in report.verdicts):
+        console.print(SHARED_LEGEND)
     for v in report.verdicts:
         if v.trace is not None and (not v.as_expected or show_expected_traces):
             console.print(step_table(v.trace, f"{v.id}: {verdict_text(v)}"))
@@ -154,15 +179,17 @@ def render_text(
                 console.print(f"  {v.note}")
         elif v.status == "violated" and v.note:
             console.print(f"[yellow]{v.id}[/]: {v.note}")
+        if v.status in ("bounded", "vacuous", "inapplicable", "proved") and (why := why_text(v)):
+            # Every row that is not as expected says why (exit 14 explains itself).
+            console.print(f"[yellow]{v.id}[/]: {why}")
         if v.status == "bounded" and v.cti is not None:
             _render_cti(console, v.cti)
-        elif v.status in ("bounded", "vacuous", "inapplicable") and v.note:
-            # Every row that is not as expected says why (exit 14 explains itself).
-            console.print(f"[yellow]{v.id}[/]: {v.note}")
     if report.triggers_missing:
         for trig, ids in sorted(report.triggers_missing.items()):
+            where = report.triggers_where.get(trig)
             console.print(
                 f"[red]vacuity[/]: trigger {trig} not reached (needed by {', '.join(ids)})"
+                + (f"; reached with {options(where)}" if where is not None else "")
             )
     if report.vacuity_gave_up:
         console.print(f"[yellow]vacuity[/]: undecided, z3 gave up: {report.vacuity_gave_up}")
@@ -223,7 +250,7 @@ def _state_json(s: ConcreteState) -> Any:
     return dataclasses.asdict(s)
 
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """report.json's schema (specs/report.schema.json): the minor number grows when a field is
 added, the major one when a field is removed, renamed or changes its meaning."""
 
@@ -249,6 +276,7 @@ def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[st
                 "as_expected": v.as_expected,
                 "engine": v.engine,
                 "seconds": round(v.seconds, 3),
+                "seconds_shared": v.shared,
                 "k": v.k,
                 "depth": v.depth,
                 "states": v.states,
@@ -269,6 +297,9 @@ def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[st
             "checked": report.vacuity_checked,
             "triggers_missing": report.triggers_missing,
             "triggers_undecided": report.triggers_undecided,
+            "triggers_reached_with": {
+                t: None if c is None else options(c) for t, c in report.triggers_where.items()
+            },
             "gave_up": report.vacuity_gave_up,
             "instances_dead": report.instances_dead,
             "triggers_reached": report.triggers_reached,

@@ -53,10 +53,16 @@ def _trigger(
     return deco
 
 
+def option(name: str, value: int) -> str:
+    """A Config field's value as ``gilcheck verify``'s option: ``--signals 1``."""
+    return f"--{name.replace('_', '-')} {value}"
+
+
 def not_applicable(needs: Iterable[tuple[str, int]], cfg: Config) -> str | None:
-    """Why a configuration cannot have what ``needs`` asks for ("needs signals >= 1"), or None."""
-    short = [f"{name} >= {least}" for name, least in needs if getattr(cfg, name) < least]
-    return f"needs {' and '.join(short)}" if short else None
+    """Why a configuration cannot have what ``needs`` asks for, as the options of the
+    smallest configuration that can ("needs --signals 1"), or None."""
+    short = [option(name, least) for name, least in needs if getattr(cfg, name) < least]
+    return f"needs {' '.join(short)}" if short else None
 
 
 def _any_thread(m: M, s: S, f: Callable[[Any], Any]) -> Any:

@@ -67,7 +67,8 @@ class Load:
             switch_base=1,
         )
         self.on_progress = on_progress
-        self.started = 0.0
+        self.started: float | None = None
+        """``time.perf_counter()`` when the load started; None before."""
         self.ended: float | None = None
         self.check_seconds = 0.0
         self.stalled = False
@@ -81,7 +82,10 @@ class Load:
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the load started, up to its end once it ended."""
+        """Seconds since the load started, up to its end once it ended; 0 before it starts
+        (the first live frame is drawn then)."""
+        if self.started is None:
+            return 0.0
         end = time.perf_counter() if self.ended is None else self.ended
         return end - self.started
 
@@ -147,6 +151,7 @@ class Load:
         during which it also runs the host signal handlers), so the load has the
         host to itself; the checker runs while every thread is parked.
         """
+        assert self.started is not None, "the load bursts only once it has started"
         deadline = None if self.spec.seconds is None else self.started + self.spec.seconds
         seen, since = self.recorder.recorded, time.perf_counter()
         while any(w.is_alive() for w in workers):

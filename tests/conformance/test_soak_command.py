@@ -270,3 +270,33 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
         if write_end >= 0:
             os.close(write_end)
     assert [line for line in run.err if not line.startswith(STARTED)] == [], "".join(run.err)
+
+
+def test_the_first_live_frame_on_a_terminal_counts_from_zero() -> None:
+    """On a terminal the live table is drawn before the load starts: it read "elapsed
+    2562.5 s of 3 s" (the clock's value, the start not yet taken), and now reads 0.0."""
+    import pty
+    import re
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120", TERM="xterm")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gilcheck", "soak", "--seconds", "1", "--threads", "2"],
+        stdin=follower, stdout=follower, stderr=follower, cwd=ROOT, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the follower side closed: the command ended
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=LONG_TIMEOUT) == EXIT_OK
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    frames = [float(x) for x in re.findall(r"elapsed\D*?([\d.]+) s of 1 s", text)]
+    assert frames, text
+    assert frames[0] == 0.0, frames
