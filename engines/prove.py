@@ -17,6 +17,7 @@ from typing import Any
 
 from engines import bmc, induction, progress
 from engines.encoding import Encoding
+from engines.exhaustive import QuotientError, exhaust
 from engines.induction import Cti
 from engines.vacuity import Coverage, random_walks, run_plans
 from engines.verdicts import ModelClass
@@ -206,11 +207,28 @@ def witnesses(
             min(cfg.signals, w.get("signals", cfg.signals)),
         )
         by_witness.setdefault(key, []).append(pid)
-    for (threads, signals), pids in sorted(by_witness.items()):
+    for (threads, signals), group in sorted(by_witness.items()):
         small = dataclasses.replace(cfg, threads=threads, signals=signals)
-        enc = Encoding(model, small, [PROPERTIES[p] for p in pids])
         t0 = time.perf_counter()
         what = f"documented counterexamples with {threads} thread(s), {signals} signal(s)"
+        # The exhaustive search first: a small witness configuration is often settled in
+        # seconds where a deep BMC query reaches z3's timeout on a loaded machine.
+        for pid, lifted, d in _searched_witnesses(model, small, target, group, depth):
+            note = (
+                f"found by the exhaustive search with {threads} thread(s) and {signals} "
+                f"signal(s) (the entry's witness configuration) at depth {d}, replayed in "
+                "the configuration checked"
+            )
+            found[pid] = (lifted, note, time.perf_counter() - t0, len(group) > 1)
+            progress.settled(
+                progress.Settled(pid, "violated", "exhaustive search", found[pid][2],
+                                 depth=len(lifted), trace=lifted, note=note,
+                                 shared=found[pid][3])
+            )  # fmt: skip
+        pids = [p for p in group if p not in found]
+        if not pids:
+            continue
+        enc = Encoding(model, small, [PROPERTIES[p] for p in pids])
         res = bmc.search(
             enc,
             {p: bmc.violation_goal(p) for p in pids},
@@ -242,6 +260,28 @@ def witnesses(
                     )
                 )
     return found, gave_up
+
+
+WITNESS_SEARCH_SECONDS = 10.0
+"""The exhaustive search's share of a witness configuration, before BMC."""
+
+
+def _searched_witnesses(
+    model: ModelClass, small: Config, target: Any, pids: Sequence[str], depth: int
+) -> list[tuple[str, Trace, int]]:
+    """(id, trace lifted to the configuration checked, depth in ``small``) of each entry
+    of ``pids`` the exhaustive search violates in ``small`` within ``depth`` steps."""
+    try:
+        res = exhaust(model, small, properties=[PROPERTIES[p] for p in pids], max_depth=depth,
+                      deadline=time.monotonic() + WITNESS_SEARCH_SECONDS)  # fmt: skip
+    except QuotientError:  # the variant's quotient is unsound here: BMC decides alone
+        return []
+    out = []
+    for pid, f in res.violations.items():
+        lifted = lift(f.trace, target)
+        if violates(target, PROPERTIES[pid], lifted):
+            out.append((pid, lifted, f.depth))
+    return out
 
 
 def coverage(
