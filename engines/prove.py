@@ -19,6 +19,7 @@ from engines import bmc, induction, progress
 from engines.encoding import Encoding
 from engines.exhaustive import QuotientError, exhaust
 from engines.induction import Cti
+from engines.search_verify import ENGINE as SEARCH
 from engines.vacuity import Coverage, random_walks, run_plans
 from engines.verdicts import ModelClass
 from model.actions import Instance
@@ -28,8 +29,8 @@ from model.properties import PROPERTIES, Property
 from model.trace import ReplayError, Trace, replay
 from model.triggers import TRIGGERS, dead_reason
 
-Witnessed = tuple[Trace, str, float, bool]
-"""A documented counterexample found: (trace, note, seconds, seconds shared)."""
+Witnessed = tuple[Trace, str, float, bool, str]
+"""A documented counterexample found: (trace, note, seconds, seconds shared, engine)."""
 
 
 @dataclass
@@ -219,9 +220,9 @@ def witnesses(
                 f"signal(s) (the entry's witness configuration) at depth {d}, replayed in "
                 "the configuration checked"
             )
-            found[pid] = (lifted, note, time.perf_counter() - t0, len(group) > 1)
+            found[pid] = (lifted, note, time.perf_counter() - t0, len(group) > 1, SEARCH)
             progress.settled(
-                progress.Settled(pid, "violated", "exhaustive search", found[pid][2],
+                progress.Settled(pid, "violated", SEARCH, found[pid][2],
                                  depth=len(lifted), trace=lifted, note=note,
                                  shared=found[pid][3])
             )  # fmt: skip
@@ -246,7 +247,7 @@ def witnesses(
                     f"found with {threads} thread(s) and {signals} signal(s) (the entry's witness "
                     f"configuration) at depth {r.depth}, replayed in the configuration checked"
                 )
-                found[pid] = (lifted, note, time.perf_counter() - t0, len(pids) > 1)
+                found[pid] = (lifted, note, time.perf_counter() - t0, len(pids) > 1, "z3 bmc")
                 progress.settled(
                     progress.Settled(
                         pid,

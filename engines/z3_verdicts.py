@@ -63,11 +63,11 @@ def z3_verdict(
             base, status="proved", engine="z3 k-induction", k=proof.proved[pid]
         )
     if pid in found:
-        trace, note, seconds, shared = found[pid]
+        trace, note, seconds, shared, engine = found[pid]
         return dataclasses.replace(
             base,
             status="violated",
-            engine="z3 bmc",
+            engine=engine,
             depth=len(trace),
             trace=trace,
             note=note,

@@ -28,7 +28,8 @@ def test_the_search_finds_the_documented_counterexamples_and_lifts_them() -> Non
     assert gave_up == {}
     assert set(found) == set(STRICT)
     target = Cpython313(SMALL_CONFIG, CONCRETE)
-    for pid, (trace, note, _, _) in found.items():
+    for pid, (trace, note, _, _, engine) in found.items():
+        assert engine == "exhaustive search"
         assert note.startswith("found by the exhaustive search with 1 thread(s) and 0 signal(s)")
         replay(target, trace)
         assert violates(target, PROPERTIES[pid], trace), pid
