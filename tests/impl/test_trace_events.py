@@ -116,3 +116,58 @@ def test_a_raising_handler_is_logged_with_its_exception_and_retrips(
             ("signal.handler", {"signum": 13}),
         ]
         assert events[2] == ("signal.handler_raise", {"signum": 13, "exc": info.value})
+
+
+def _pending_events(log: TraceLog) -> list[tuple[str, int | None, dict[str, object]]]:
+    return [(e.name, e.thread, dict(e.fields)) for e in log.events
+            if e.name.startswith(("make_pending_calls.", "callback."))]  # fmt: skip
+
+
+@pytest.mark.parametrize("traced", [True, False], ids=["traced", "untraced"])
+def test_a_drain_logs_each_pop_each_return_or_raise_and_why_it_ended(traced: bool) -> None:
+    """A failing call is consumed, its exception propagates, the rest stay queued."""
+    log = TraceLog()
+    interp = Interpreter(trace=log if traced else None)
+    q = interp.pending
+    made: list[str] = []
+
+    def ok1() -> None:
+        made.append("ok1")
+
+    def fails() -> None:
+        made.append("fails")
+        raise ValueError("pending call failed")
+
+    def ok2() -> None:
+        made.append("ok2")
+
+    assert [q.add(fn) for fn in (ok1, fails, ok2)] == [1, 2, 3]
+    with pytest.raises(ValueError, match=r"^pending call failed$") as info:
+        q.drain(actor=1)
+    assert (made, q.calls()) == (["ok1", "fails"], (ok2,))
+    assert q.drain(actor=0) == 0
+    assert (made, len(q)) == (["ok1", "fails", "ok2"], 0)
+    if not traced:
+        return
+    name = q.name
+    assert _pending_events(log) == [
+        ("make_pending_calls.pop", 1, {"queue": name, "call": 1, "fn": ok1, "npending": 2}),
+        ("callback.return", 1, {"queue": name, "call": 1}),
+        ("make_pending_calls.pop", 1, {"queue": name, "call": 2, "fn": fails, "npending": 1}),
+        ("callback.raise", 1, {"queue": name, "call": 2, "exc": info.value}),
+        ("make_pending_calls.pop", 0, {"queue": name, "call": 3, "fn": ok2, "npending": 0}),
+        ("callback.return", 0, {"queue": name, "call": 3}),
+        ("make_pending_calls.loop_end", 0, {"queue": name, "reason": "empty", "npending": 0}),
+    ]
+
+
+def test_a_drain_that_reaches_maxloop_says_so_with_what_is_left() -> None:
+    log = TraceLog()
+    q = Interpreter(trace=log).pending
+    for _ in range(q.max_per_pass + 1):
+        q.add(lambda: None)
+    assert q.drain(actor=0) == 1
+    assert _pending_events(log)[-1] == (
+        "make_pending_calls.loop_end", 0, {"queue": q.name, "reason": "maxloop", "npending": 1},
+    )  # fmt: skip
+    assert len(q) == 1
