@@ -23,7 +23,7 @@ from typing import Final, Literal
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.broken_impls import CORRECT, IMPLS, MUTATIONS
+from conformance.broken_impls import CORRECT, MUTATIONS
 from conformance.harness import Divergence
 from conformance.machine import GilConformance
 from conformance.soak import Load, LoadSpec
@@ -55,10 +55,6 @@ class ImplRun:
     """The divergence's first line, or how much was checked without one."""
     kind: Literal["divergence", "deadlock"] = "divergence"
     """A deadlock: impl hung (no thread made progress) where the model has a step."""
-
-
-def known(impl_name: str) -> bool:
-    return impl_name in IMPLS
 
 
 def lockstep(impl_name: str, *, examples: int = 100) -> ImplRun:

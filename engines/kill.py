@@ -93,32 +93,23 @@ def run_cell(
     expect = model.refuted_by
     stop: bool | frozenset[str] = False if control else (frozenset({expect}) if expect else True)
     start = time.perf_counter()
+
+    def run(checked: Mapping[str, Entry], seconds: float) -> Report:
+        return verify(model, cfg, checked, engine=engine, depth=depth, max_k=max_k,
+                      parallel=False, check_vacuity=False, name=name, time_limit=seconds,
+                      search_seconds=0.0 if engine == "z3" else None,
+                      stop_on_violation=stop)  # fmt: skip
+
     if engine == "z3" and expect is not None and not control and expect in entries:
-        alone = verify(model, cfg, {expect: entries[expect]}, engine="z3", depth=depth,
-                       max_k=max_k, parallel=False, check_vacuity=False, name=name,
-                       time_limit=time_limit, search_seconds=0.0)  # fmt: skip
+        alone = run({expect: entries[expect]}, time_limit)
         (v,) = alone.verdicts
         seconds = time.perf_counter() - start
         if v.status == "violated":
             kill = Kill(v.id, kill_kind(v), v.depth, round(seconds, 3))
             return Cell(engine, "killed", (kill,), seconds, "")
-        time_limit -= seconds
-        if time_limit <= 0:
+        if time_limit <= seconds:
             return Cell(engine, "survived", (), seconds, _how_far(alone))
-    report = verify(
-        model,
-        cfg,
-        entries,
-        engine=engine,
-        depth=depth,
-        max_k=max_k,
-        parallel=False,
-        check_vacuity=False,
-        name=name,
-        time_limit=time_limit,
-        search_seconds=0.0 if engine == "z3" else None,
-        stop_on_violation=stop,
-    )
+    report = run(entries, time_limit - (time.perf_counter() - start))
     seconds = time.perf_counter() - start
     kills = tuple(
         Kill(v.id, kill_kind(v), v.depth, round(v.seconds, 3))

@@ -9,9 +9,10 @@ lock-step report, stop every worker, and let pytest exit.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import Phase, Verbosity, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance.kill import FIND
 from conformance.machine import GilConformance
 
 
@@ -23,14 +24,10 @@ def test_release_keeps_mutex() -> None:
     run_state_machine_as_test(
         KeepsMutex,
         settings=settings(
+            FIND,
             max_examples=100,
             stateful_step_count=20,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            print_blob=False,
             verbosity=Verbosity.normal,
-            suppress_health_check=list(HealthCheck),
             phases=[Phase.generate],
         ),
     )
