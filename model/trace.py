@@ -26,14 +26,24 @@ class ReplayError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """``states[0] --steps[0]--> states[1] --> ...``; ``states[0]`` is initial unless noted."""
+    """``states[0] --steps[0]--> states[1] --> ...``; ``states[0]`` is initial unless noted.
+
+    A lasso (a liveness counterexample: an infinite behaviour) has ``loop`` set:
+    the last state repeats ``states[loop]`` (its representative in the finite
+    quotient, see :mod:`model.quotient`), so the behaviour is the stem
+    ``states[:loop]`` followed by ``states[loop:]`` forever. ``loop`` is the
+    index ITF's ``loop`` field carries.
+    """
 
     states: tuple[ConcreteState, ...]
     steps: tuple[Instance, ...]
+    loop: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.states) != len(self.steps) + 1:
             raise ValueError("trace: need exactly one more state than steps")
+        if self.loop is not None and not 0 <= self.loop < len(self.steps):
+            raise ValueError("trace: a lasso's loop must start at a state before the last")
 
     def __len__(self) -> int:
         return len(self.steps)
