@@ -154,6 +154,8 @@ class Timeline:
     """A whole trace, per thread: ``lanes[t][k]`` is thread ``t`` in state ``k``."""
 
     title: str
+    about: str
+    """One line under the title: the variant and configuration, say."""
     threads: int
     signals: int
     lanes: tuple[tuple[Cell, ...], ...]
@@ -187,7 +189,7 @@ def holder_text(holders: tuple[int, ...]) -> str:
     return ",".join(f"T{t}" for t in holders) or "none"
 
 
-def derive(trace: Trace, title: str = "") -> Timeline:
+def derive(trace: Trace, title: str = "", about: str = "") -> Timeline:
     """The timeline of ``trace`` (a replayed, concrete trace)."""
     states = trace.states
     threads = len(states[0].threads)
@@ -198,6 +200,7 @@ def derive(trace: Trace, title: str = "") -> Timeline:
     )
     return Timeline(
         title=title,
+        about=about,
         threads=threads,
         signals=len(states[0].tripped),
         lanes=lanes,
