@@ -15,7 +15,9 @@ through the lock-step harness and says, step by step, whether impl followed it
 :func:`gilcheck.load.load_module`, as verify's, so a trace of a user's variant
 replays. ``gilcheck soak [--threads N] [--seconds S] [--seed S]`` runs impl under
 free-running load and checks its event log against the model (gilcheck/soak.py
-over conformance/soak/).
+over conformance/soak/). ``gilcheck show TRACE.itf.json [--out DIR]`` draws a
+trace as TRACE.html (a lane per thread) and TRACE.md (a Mermaid sequence
+diagram) (gilcheck/show.py).
 
 Every command shares one scheme of exit codes. A verdict is below 150: ``verify``
 follows TLC (0 every entry as expected; 12 a safety property violated; 13 a
@@ -219,6 +221,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("replay", help="replay an ITF counterexample on impl", add_help=False)
     sub.add_parser(
+        "show",
+        help="draw an ITF counterexample: TRACE.html (thread lanes) and TRACE.md (Mermaid)",
+        add_help=False,
+    )
+    sub.add_parser(
         "mutants", help="the kill matrix: every broken variant by every engine", add_help=False
     )
     sub.add_parser(
@@ -288,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _delegate("gilcheck.replay", argv[1:])
         if argv and argv[0] == "soak":
             return _delegate("gilcheck.soak", argv[1:])
+        if argv and argv[0] == "show":
+            return _delegate("gilcheck.show", argv[1:])
         if argv and argv[0] == "mutants":
             return _delegate("gilcheck.mutants", argv[1:])
         args = _parser().parse_args(argv)

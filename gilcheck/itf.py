@@ -7,7 +7,9 @@ model-based-testing fields, so a driver knows which step led to it:
 ``mbt::actionTaken`` (the action's name, ``"init"`` for the first state) and
 ``mbt::nondetPicks`` (its parameters). ``#meta`` records what is needed to
 rebuild the model: the variant, the configuration, and the property the trace
-violates.
+violates. A lasso (a liveness counterexample whose last state repeats an
+earlier one) carries ITF's top-level integer ``loop``: the index of the state
+where the repeating part starts (:attr:`model.trace.Trace.loop`).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def to_itf(
                 for n, v in zip(inst.arg_names, inst.args, strict=True)
             }
         states.append(item)
-    return {
+    doc: dict[str, Any] = {
         "#meta": {
             "format": "ITF",
             "format-description": FORMAT_DESCRIPTION,
@@ -138,6 +140,9 @@ def to_itf(
         "vars": var_names,
         "states": states,
     }
+    if trace.loop is not None:
+        doc["loop"] = trace.loop
+    return doc
 
 
 def write_itf(path: Path, trace: Trace, **kwargs: Any) -> None:
@@ -229,7 +234,13 @@ def _from_document(doc: Any, model_for: Any) -> ItfTrace:
         if inst is None:
             raise ItfError(f"state {k}: no step {action}{args!r} in this model")
         steps.append(by_label[inst.label])
-    trace = Trace(tuple(states), tuple(steps))
+    loop = doc.get("loop")
+    if loop is not None and type(loop) is not int:
+        raise ItfError(f'"loop" is {_short(loop)}, not an integer or absent')
+    try:
+        trace = Trace(tuple(states), tuple(steps), loop=loop)
+    except ValueError as exc:
+        raise ItfError(f'"loop" is {loop}: {exc}') from exc
     replay(model, trace)
     return ItfTrace(variant, config, trace, prop, meta)
 
