@@ -22,6 +22,8 @@ from engines.reachable import options
 from engines.verdicts import Report, Verdict
 from gilcheck.changes import changes, fmt_value
 from gilcheck.itf import write_itf
+from gilcheck.pictures import write_pictures
+from gilcheck.timeline import describe
 from model.config import Config
 from model.trace import ConcreteState, Trace, leaves_with_paths
 
@@ -207,13 +209,18 @@ def _state_json(s: ConcreteState) -> Any:
     return dataclasses.asdict(s)
 
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """report.json's schema (specs/report.schema.json): the minor number grows when a field is
 added, the major one when a field is removed, renamed or changes its meaning."""
 
 
-def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[str, Any]:
-    """The JSON report; ``traces`` maps an id to the ITF file written for it."""
+def report_json(
+    report: Report,
+    traces: dict[str, str] | None = None,
+    pictures: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON report; ``traces`` maps an id to the ITF file written for it, ``pictures``
+    to its ``{"html": path, "md": path}`` (:func:`write_outputs`)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "variant": report.variant,
@@ -269,16 +276,42 @@ def report_json(report: Report, traces: dict[str, str] | None = None) -> dict[st
         "ended": report.ended,
         "interrupted": report.interrupted,
         "traces": dict(traces or {}),
+        "pictures": {pid: dict(p) for pid, p in (pictures or {}).items()},
     }
 
 
+TRACE_FILES = (".itf.json", ".html", ".md")
+"""What :func:`write_outputs` writes for a counterexample ``ID``: ``ID`` and each suffix."""
+
+
 def stale_traces(out_dir: Path, ids: Iterable[str]) -> list[Path]:
-    """The files ``ID.itf.json`` in ``out_dir`` for the given ids: what an earlier run wrote."""
-    return sorted(p for pid in set(ids) if (p := out_dir / f"{pid}.itf.json").is_file())
+    """The files ``ID.itf.json``, ``ID.html`` and ``ID.md`` in ``out_dir`` for the given ids:
+    what an earlier run wrote."""
+    return sorted(
+        p
+        for pid in set(ids)
+        for suffix in TRACE_FILES
+        if (p := out_dir / f"{pid}{suffix}").is_file()
+    )
+
+
+def written_index(written: Iterable[Path]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """From what :func:`write_outputs` wrote: id -> its ITF file, id -> its pictures."""
+    traces: dict[str, str] = {}
+    pictures: dict[str, dict[str, str]] = {}
+    for p in written:
+        if p.name.endswith(".itf.json"):
+            traces[p.name.removesuffix(".itf.json")] = str(p)
+        elif p.suffix in (".html", ".md"):
+            pictures.setdefault(p.stem, {})[p.suffix[1:]] = str(p)
+    return traces, pictures
 
 
 def write_outputs(report: Report, out_dir: Path) -> list[Path]:
-    """``report.json`` and one ITF file per counterexample, in ``out_dir``.
+    """``report.json`` and, per counterexample, its ITF file and pictures, in ``out_dir``.
+
+    The pictures of ``ID.itf.json`` are ``ID.html`` and ``ID.md``
+    (:func:`gilcheck.pictures.write_pictures`).
 
     An earlier run's ITF file of an id this run checked is removed first, so
     that ``ID.itf.json`` is this run's counterexample for ID if it has one; the
@@ -289,7 +322,6 @@ def write_outputs(report: Report, out_dir: Path) -> list[Path]:
     for stale in stale_traces(out_dir, (v.id for v in report.verdicts)):
         stale.unlink()
     written = []
-    traces: dict[str, str] = {}
     for v in report.verdicts:
         if v.trace is not None:
             path = out_dir / f"{v.id}.itf.json"
@@ -302,8 +334,16 @@ def write_outputs(report: Report, out_dir: Path) -> list[Path]:
                 description=f"{v.id} {verdict_text(v)}",
             )
             written.append(path)
-            traces[v.id] = str(path)
+            tl = describe(
+                v.trace,
+                title=f"{v.id}: {verdict_text(v)}",
+                variant=report.variant,
+                config=report.config,
+            )
+            written.extend(write_pictures(tl, out_dir / v.id))
+    traces, pictures = written_index(written)
     path = out_dir / "report.json"
-    path.write_text(json.dumps(report_json(report, traces), indent=1) + "\n", encoding="utf-8")
+    doc = report_json(report, traces, pictures)
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     written.append(path)
     return written

@@ -29,16 +29,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from engines.reachable import options
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
 from gilcheck.itf import ItfError, read_itf
 from gilcheck.load import LoadError, load_module, resolve_variant
 from gilcheck.pictures import write_pictures
-from gilcheck.timeline import Timeline, derive
+from gilcheck.timeline import describe
 from model.config import Config
 from model.domain import CONCRETE
 from model.protocol import Cpython313
-from model.trace import ReplayError, Trace
+from model.trace import ReplayError
 from model.variants import UnknownVariant
 
 NOT_A_BEHAVIOUR = 152
@@ -86,11 +85,6 @@ def stem(trace_path: Path) -> str:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name.removesuffix(suffix)
     return name
-
-
-def describe(trace: Trace, *, title: str, variant: str, config: Config) -> Timeline:
-    """The timeline of a counterexample, headed by ``title`` and what it was checked on."""
-    return derive(trace, title=title, about=f"variant {variant}, {options(config)}")
 
 
 def _fail(code: int, message: str) -> int:

@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from engines.reachable import options
 from gilcheck.changes import changes
 from model.base import MAIN
 from model.bits import Bit, bit_names
+from model.config import Config
 from model.phases import Phase, Stage
 from model.state import live_calls
 from model.trace import ConcreteState, Trace
@@ -212,6 +214,11 @@ def derive(trace: Trace, title: str = "", about: str = "") -> Timeline:
         steps=steps,
         loop=trace.loop,
     )
+
+
+def describe(trace: Trace, *, title: str, variant: str, config: Config) -> Timeline:
+    """The timeline of a counterexample, headed by ``title`` and what it was checked on."""
+    return derive(trace, title=title, about=f"variant {variant}, {options(config)}")
 
 
 def _cells(states: tuple[ConcreteState, ...], t: int) -> Iterator[Cell]:

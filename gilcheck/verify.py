@@ -32,7 +32,13 @@ from engines.verify import verify
 from gilcheck.junit import unwritable, write_junit
 from gilcheck.live import Progress
 from gilcheck.load import LoadError, load_module, resolve_variant
-from gilcheck.report import render_header, render_text, report_json, write_outputs
+from gilcheck.report import (
+    render_header,
+    render_text,
+    report_json,
+    write_outputs,
+    written_index,
+)
 from model.catalogue import CatalogueError, Entry, load
 from model.config import Config, ConfigError
 from model.protocol import Cpython313
@@ -205,15 +211,16 @@ def _output(report: Report, args: argparse.Namespace, console: Console) -> int:
                 f"gilcheck: verify: --junit {args.junit}: cannot write the report ({reason})",
                 file=sys.stderr,
             )
-    traces = {
-        p.name.removesuffix(".itf.json"): str(p) for p in written if p.name.endswith(".itf.json")
-    }
+    traces, pictures = written_index(written)
     if args.format == "json":
-        print(json.dumps(report_json(report, traces), indent=1), flush=True)
+        print(json.dumps(report_json(report, traces, pictures), indent=1), flush=True)
     else:
         render_text(report, console, show_expected_traces=args.show_expected, header=False)
         if traces:
             console.print(f"ITF traces: {', '.join(traces.values())}")
+        if pictures:
+            shown = (p for pid in pictures for p in pictures[pid].values())
+            console.print(f"pictures: {', '.join(shown)}")
         sys.stdout.flush()
     if report.ended:
         print(f"gilcheck: verify: {report.ended}", file=sys.stderr)

@@ -89,6 +89,13 @@ def test_faithful_model_report_is_valid_and_junit_matches(
     for pid, path in report["traces"].items():
         assert Path(path) == tmp_path / "out" / f"{pid}.itf.json"
         assert Path(path).is_file()
+    assert set(report["pictures"]) == set(report["traces"])
+    for pid, pictures in report["pictures"].items():
+        assert pictures == {
+            "html": str(tmp_path / "out" / f"{pid}.html"),
+            "md": str(tmp_path / "out" / f"{pid}.md"),
+        }
+        assert all(Path(p).is_file() for p in pictures.values())
 
 
 def test_mutant_violation_is_a_failure_with_the_plain_step_table(
@@ -104,6 +111,10 @@ def test_mutant_violation_is_a_failure_with_the_plain_step_table(
     report = read_report(tmp_path)
     trace = tmp_path / "INV-GIL-SINGLE-HOLDER.itf.json"
     assert report["traces"] == {"INV-GIL-SINGLE-HOLDER": str(trace)}
+    html, md = tmp_path / "INV-GIL-SINGLE-HOLDER.html", tmp_path / "INV-GIL-SINGLE-HOLDER.md"
+    assert report["pictures"] == {"INV-GIL-SINGLE-HOLDER": {"html": str(html), "md": str(md)}}
+    assert 'data-thread="1"' in html.read_text(encoding="utf-8")
+    assert "```mermaid\nsequenceDiagram\n" in md.read_text(encoding="utf-8")
     assert junit_results(junit, SAFETY_MUTANT) == {"INV-GIL-SINGLE-HOLDER": "failure"}
     (case,) = next(iter(JUnitXml.fromfile(str(junit))))
     (failure,) = case.result
@@ -140,8 +151,9 @@ def test_a_partial_run_still_writes_the_junit_file(
         lambda r: r["verdicts"][0].update(verdict="maybe"),
         lambda r: r.update(traces={"X": 1}),
         lambda r: r.update(extra=True),
+        lambda r: r.update(pictures={"X": {"html": "X.html"}}),
     ],
-    ids=["missing-field", "wrong-status", "wrong-trace-path", "unknown-field"],
+    ids=["missing-field", "wrong-status", "wrong-trace-path", "unknown-field", "no-md-picture"],
 )
 def test_a_broken_report_fails_the_schema(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], break_it: Any

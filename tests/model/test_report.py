@@ -154,7 +154,8 @@ def test_write_outputs_removes_the_traces_of_an_earlier_run_and_nothing_else(
         f"{stale}.json",
         f"{unchecked}.itf.json",
     ]
-    for name in [f"{stale}.itf.json", f"{rewritten}.itf.json", *keep]:
+    old = [f"{stale}.itf.json", f"{stale}.html", f"{stale}.md", f"{rewritten}.itf.json"]
+    for name in [*old, *keep]:
         (tmp_path / name).write_text("from an earlier run", encoding="utf-8")
     (tmp_path / "subdir").mkdir()
     trace = run(ADD)
@@ -162,8 +163,11 @@ def test_write_outputs_removes_the_traces_of_an_earlier_run_and_nothing_else(
     written = write_outputs(
         report(vacuity_checked=False, verdicts=[violated(rewritten, trace), proved]), tmp_path
     )
-    assert written == [tmp_path / f"{rewritten}.itf.json", tmp_path / "report.json"]
-    assert not (tmp_path / f"{stale}.itf.json").exists(), "a stale trace was left behind"
+    assert written == [
+        tmp_path / f"{rewritten}{suffix}" for suffix in (".itf.json", ".html", ".md")
+    ] + [tmp_path / "report.json"]
+    for suffix in (".itf.json", ".html", ".md"):
+        assert not (tmp_path / f"{stale}{suffix}").exists(), f"a stale {suffix} was left behind"
     itf = json.loads((tmp_path / f"{rewritten}.itf.json").read_text(encoding="utf-8"))
     assert itf["#meta"]["property"] == rewritten
     for name in keep:
@@ -171,6 +175,12 @@ def test_write_outputs_removes_the_traces_of_an_earlier_run_and_nothing_else(
     assert (tmp_path / "subdir").is_dir()
     doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert doc["exit_code"] == EXIT_SAFETY
+    assert doc["pictures"] == {
+        rewritten: {
+            "html": str(tmp_path / f"{rewritten}.html"),
+            "md": str(tmp_path / f"{rewritten}.md"),
+        }
+    }
     assert sorted(p.name for p in tmp_path.glob("*.itf.json")) == sorted(
         [f"{rewritten}.itf.json", f"{unchecked}.itf.json", "NOT-A-CATALOGUE-ID.itf.json"]
     )
