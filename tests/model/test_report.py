@@ -14,7 +14,8 @@ from pathlib import Path
 from rich.console import Console
 
 from engines.verdicts import EXIT_SAFETY, Report, Verdict
-from gilcheck.report import changes, render_text, report_json, step_table, write_outputs
+from gilcheck.changes import changes
+from gilcheck.report import render_text, report_json, step_table, write_outputs
 from model.catalogue import load
 from model.config import Config
 from model.protocol import Cpython313
