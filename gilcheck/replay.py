@@ -55,7 +55,7 @@ from conformance.broken_impls import BROKEN, CORRECT, IMPLS
 from conformance.harness import ConfigMismatch, Model, check_config, concrete_model
 from conformance.replay import DIVERGES, FOLLOWS, UNSCHEDULABLE, Replay, replay_on_impl
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
-from gilcheck.itf import ItfError, read_itf
+from gilcheck.itf import ItfError, ItfTrace, read_itf
 from gilcheck.load import LoadError, load_module, resolve_variant
 from model.config import Config
 from model.trace import ReplayError
@@ -135,17 +135,46 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-class _UsageError(Exception):
+class UsageError(Exception):
     """A bad option: argparse's message, for one line on stderr and exit 150."""
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` (``replay`` and ``show`` say it in one line)."""
+
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+        raise UsageError(message)
+
+
+def add_load_option(parser: argparse.ArgumentParser) -> None:
+    """``--load MODULE``, repeatable, as ``replay`` and ``show`` take it."""
+    parser.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE (a dotted name or a path to a .py file) before the trace is read, "
+        "e.g. one that registers the trace's variant; repeatable",
+    )
+
+
+def read_trace(path: Path, model_for: Callable[[str, Config], Any]) -> ItfTrace | tuple[int, str]:
+    """The trace at ``path`` (:func:`gilcheck.itf.read_itf`), or why it cannot be read:
+    the exit code and one line that starts with the path."""
+    try:
+        return read_itf(path, model_for)
+    except LoadError as exc:
+        return BAD_OPTION, f"{path}: {exc}"
+    except ReplayError as exc:
+        return NOT_A_BEHAVIOUR, f"{path}: not a behaviour of its own model: {exc}"
+    except UnknownVariant as exc:
+        return BAD_OPTION, f"{path}: {exc}; --load the module that registers the variant"
+    except ItfError as exc:
+        return UNREADABLE, f"{exc}"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="gilcheck replay",
         description="Replay an ITF trace of the model on impl, step by step.",
     )
@@ -156,14 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"the implementation (default {CORRECT}; broken ones: {', '.join(BROKEN)})",
     )
-    parser.add_argument(
-        "--load",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE (a dotted name or a path to a .py file) before the trace is read, "
-        "e.g. one that registers the trace's variant; repeatable",
-    )
+    add_load_option(parser)
     parser.add_argument(
         "--variant",
         default=None,
@@ -193,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
-    except _UsageError as exc:
+    except UsageError as exc:
         return _fail(BAD_OPTION, str(exc))
     if args.variant_impl not in IMPLS:
         return _fail(
@@ -209,18 +231,9 @@ def _main(argv: Sequence[str] | None) -> int:
     def model_for(variant: str, cfg: Config) -> Model:
         return _model_for(args.variant or variant, cfg)
 
-    try:
-        itf = read_itf(args.trace, model_for)
-    except LoadError as exc:
-        return _fail(BAD_OPTION, f"{args.trace}: {exc}")
-    except ReplayError as exc:
-        return _fail(NOT_A_BEHAVIOUR, f"{args.trace}: not a behaviour of its own model: {exc}")
-    except UnknownVariant as exc:
-        return _fail(
-            BAD_OPTION, f"{args.trace}: {exc}; --load the module that registers the variant"
-        )
-    except ItfError as exc:
-        return _fail(UNREADABLE, f"{exc}")
+    itf = read_trace(args.trace, model_for)
+    if isinstance(itf, tuple):
+        return _fail(*itf)
     model = model_for(itf.variant, itf.config)
     try:
         check_config(model)

@@ -27,34 +27,19 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from engines.verdicts import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
-from gilcheck.itf import ItfError, read_itf
+from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL
 from gilcheck.load import LoadError, load_module, resolve_variant
 from gilcheck.pictures import write_pictures
+from gilcheck.replay import Parser, UsageError, add_load_option, read_trace
 from gilcheck.timeline import describe
 from model.config import Config
 from model.domain import CONCRETE
 from model.protocol import Cpython313
-from model.trace import ReplayError
-from model.variants import UnknownVariant
-
-NOT_A_BEHAVIOUR = 152
-"""As ``gilcheck replay``: the trace is not a behaviour of its own model."""
-
-
-class _UsageError(Exception):
-    """A bad option: argparse's message, for one line on stderr and exit 150."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="gilcheck show",
         description="Draw an ITF counterexample: TRACE.html (per-thread lanes) and TRACE.md "
         "(a Mermaid sequence diagram).",
@@ -67,14 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where TRACE.html and TRACE.md go (default: next to the trace)",
     )
-    parser.add_argument(
-        "--load",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE (a dotted name or a path to a .py file) before the trace is read, "
-        "e.g. one that registers the trace's variant; repeatable",
-    )
+    add_load_option(parser)
     return parser
 
 
@@ -108,27 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
-    except _UsageError as exc:
+    except UsageError as exc:
         return _fail(EXIT_BAD_CONFIG, f"option: {exc}")
     for spec in args.load:
         try:
             load_module(spec)
         except LoadError as exc:
             return _fail(EXIT_BAD_CONFIG, f"load: {exc}")
-    try:
-        itf = read_itf(args.trace, _model_for)
-    except LoadError as exc:
-        return _fail(EXIT_BAD_CONFIG, f"read: {args.trace}: {exc}")
-    except UnknownVariant as exc:
-        return _fail(
-            EXIT_BAD_CONFIG, f"read: {args.trace}: {exc}; --load the module that registers it"
-        )
-    except ReplayError as exc:
-        return _fail(
-            NOT_A_BEHAVIOUR, f"read: {args.trace}: not a behaviour of its own model: {exc}"
-        )
-    except ItfError as exc:
-        return _fail(EXIT_BAD_INPUT, f"read: {exc}")
+    itf = read_trace(args.trace, _model_for)
+    if isinstance(itf, tuple):
+        code, message = itf
+        return _fail(code, f"read: {message}")
     out_dir: Path = args.out if args.out is not None else args.trace.parent
     description = itf.meta.get("description")
     title = description if isinstance(description, str) and description else None

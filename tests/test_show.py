@@ -29,7 +29,7 @@ from engines.verify import verify
 from gilcheck.itf import ItfError, read_itf, write_itf
 from gilcheck.mermaid import markdown_report, sequence_diagram, text
 from gilcheck.pictures import html_page
-from gilcheck.show import NOT_A_BEHAVIOUR
+from gilcheck.replay import NOT_A_BEHAVIOUR
 from gilcheck.timeline import (
     DROP_REQUEST,
     PENDING_ADD,
