@@ -2,8 +2,9 @@
 
 Format 2 (``"format-version": 2`` in the document's ``#meta``) writes:
 
-* booleans as JSON booleans, integers as ``{"#bigint": "n"}`` (what Apalache and
-  Quint write, so their readers read it; a plain JSON integer is read too);
+* booleans as JSON booleans, integers as JSON integers (``{"#bigint": "n"}``
+  outside ADR-015's safe range, which no model value reaches; both forms are
+  read);
 * a record (a dataclass) as a JSON object, a tuple (per thread, per signal) as a
   JSON array;
 * a thread's ``phase`` and a frame's ``stage`` by name (``"HOLDING"``,
@@ -53,8 +54,13 @@ class ItfError(ValueError):
 # -- scalars -------------------------------------------------------------------------------
 
 
-def encode_int(value: int) -> dict[str, str]:
-    return {"#bigint": str(int(value))}
+SAFE = 2**53 - 1
+"""JSON integers ADR-015 allows (RFC 7159's interoperable range): ``-SAFE..SAFE``."""
+
+
+def encode_int(value: int) -> int | dict[str, str]:
+    """A JSON integer, or ``{"#bigint": "n"}`` outside the range JSON readers agree on."""
+    return int(value) if -SAFE <= value <= SAFE else {"#bigint": str(int(value))}
 
 
 def decode_int(value: Any, where: str) -> int:
