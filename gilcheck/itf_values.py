@@ -21,7 +21,8 @@ Format 2 (``"format-version": 2`` in the document's ``#meta``) writes:
   one type whether it is NULL or not;
 * a pending-call queue as its live calls, oldest first (``calls``), and its
   scalar fields; the ring's other slots hold 0 and are not written (a broken
-  variant's ring that holds anything else gets its full ring in ``slots``).
+  variant's ring that holds anything else, or more calls than it has slots,
+  gets its full ring in ``slots``).
 
 Format 1 (no ``format-version``, written before format 2) is read too: the
 same walk with no field written as its meaning (every word and code an
@@ -221,7 +222,10 @@ def _codecs(value: Any) -> Mapping[str, Codec]:
     return next((c for cls, c in FIELDS.items() if isinstance(value, cls)), {})
 
 
-def _ring(live: tuple[int, ...], first: int, capacity: int) -> tuple[int, ...]:
+def _ring(live: tuple[int, ...], first: int, capacity: int) -> tuple[int, ...] | None:
+    """The ring that holds ``live`` from slot ``first`` and 0 elsewhere; None if none can."""
+    if not (0 <= first < capacity and len(live) <= capacity):
+        return None
     ring = [0] * capacity
     for j, call in enumerate(live):
         ring[(first + j) % capacity] = call
@@ -239,7 +243,8 @@ def _encode(value: Any) -> Any:
     if isinstance(value, PendingQueue):
         out = {"calls": _encode(live_calls(value))}
         out.update({f: _encode(getattr(value, f)) for f in _names_of(value) if f != "calls"})
-        if _ring(live_calls(value), value.first, len(value.calls)) != value.calls:
+        ring = _ring(live_calls(value), value.first, len(value.calls))
+        if ring != value.calls or value.npending < 0:
             out["slots"] = _encode(value.calls)
         return out
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -291,18 +296,17 @@ def _decode_queue(template: PendingQueue[bool, int], value: Any, where: str) -> 
     fields = [f for f in _names_of(template) if f != "calls"]
     rec = _record(value, where, {"calls", *fields})
     scalars = {f: decode(getattr(template, f), rec[f], f"{where}.{f}") for f in fields}
-    capacity = len(template.calls)
     if not isinstance(rec["calls"], list):
         raise ItfError(f"{where}.calls: expected a list of call ids, got {short(rec['calls'])}")
     live = tuple(decode_int(v, f"{where}.calls[{k}]") for k, v in enumerate(rec["calls"]))
-    if len(live) != scalars["npending"]:
-        raise ItfError(f"{where}: {len(live)} live calls, but npending is {scalars['npending']}")
     if "slots" in rec:
         slots = decode(template.calls, rec["slots"], f"{where}.slots")
-    elif not 0 <= scalars["first"] < capacity or len(live) > capacity:
-        raise ItfError(f"{where}: first {scalars['first']} or npending out of the ring's range")
+    elif len(live) != scalars["npending"]:
+        raise ItfError(f"{where}: {len(live)} live calls, but npending is {scalars['npending']}")
+    elif (ring := _ring(live, scalars["first"], len(template.calls))) is None:
+        raise ItfError(f"{where}: first or npending out of the ring's range, and no slots")
     else:
-        slots = _ring(live, scalars["first"], capacity)
+        slots = ring
     out = PendingQueue(calls=slots, **scalars)
     if live_calls(out) != live:
         raise ItfError(f"{where}: the live calls are not the ring's (slots)")

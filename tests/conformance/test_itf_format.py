@@ -103,13 +103,15 @@ def test_signals_due_is_a_set_of_signal_numbers() -> None:
 
 
 def test_values_no_name_or_ring_has_are_still_written_exactly() -> None:
-    """A broken variant's phase 9, a stale slot in a ring, a snapshot with version bits."""
+    """A broken variant's phase 9, a stale slot in a ring, more calls than slots (README's
+    OneTooMany), a snapshot with version bits."""
     model = concrete_model(PhaseOutOfRange, ONE_THREAD)
     s = model.initial()
     th = s.threads[0]
     odd = dataclasses.replace(
         s,
         interp_q=dataclasses.replace(s.interp_q, calls=(7, *s.interp_q.calls[1:])),
+        main_q=dataclasses.replace(s.main_q, calls=tuple(range(32)), npending=33, first=1),
         threads=(
             dataclasses.replace(
                 th, phase=9, f0=dataclasses.replace(th.f0, snap=0x104, signals_due=0b101)
@@ -124,6 +126,8 @@ def test_values_no_name_or_ring_has_are_still_written_exactly() -> None:
     }
     assert out["interp_q"]["calls"] == []
     assert len(out["interp_q"]["slots"]) == ONE_THREAD.interp_capacity
+    assert len(out["main_q"]["calls"]) == 33
+    assert out["main_q"]["slots"] == list(range(32))
     assert decode(s, out, "state") == odd
     assert decode(s, encode_state(s), "state") == s
     assert encode_state(s)["handling_thread"] == {"tag": "NULL", "value": {}}
