@@ -212,7 +212,8 @@ def test_a_format_1_file_is_read_and_replays(capsys: pytest.CaptureFixture[str])
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Every trace two ``gilcheck verify`` runs write (a mutant's counterexample and a
-    documented lasso of CPython's), and two counterexamples written directly."""
+    documented liveness counterexample of CPython's), and two traces written directly (one
+    with a loop index)."""
     out = tmp_path_factory.mktemp("verify")
     module = write_mutant_module(out)
     runs = [
@@ -229,10 +230,10 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     direct = write_lost_wakeup(
         out / "lost-wakeup.itf.json", dataclasses.replace(lost_wakeup(), loop=2)
     )
-    drain = out / "signal-during-scan.itf.json"
+    scan = out / "signal-during-scan.itf.json"
     model = concrete_model(Cpython313, ONE_THREAD)
-    write_itf(drain, build(model, SIGNAL_DURING_SCAN), variant="cpython-3.13", config=ONE_THREAD)
-    return [*paths, direct, drain]
+    write_itf(scan, build(model, SIGNAL_DURING_SCAN), variant="cpython-3.13", config=ONE_THREAD)
+    return [*paths, direct, scan]
 
 
 def test_itf_py_loads_every_trace_gilcheck_writes(written: list[Path]) -> None:
