@@ -180,6 +180,8 @@ class Timeline:
         if self.loop is None:
             return ""
         n = self.n_steps
+        if self.loop == n:
+            return f"loop at step {n}: state {n} stays for ever (nothing owed is enabled)"
         return (
             f"loop starts at step {self.loop}: steps {self.loop + 1}..{n} repeat for ever "
             f"(state {n} is state {self.loop} again)"

@@ -197,12 +197,12 @@ def test_itf_carries_a_lassos_loop(tmp_path: Path, lasso: Trace) -> None:
     assert read_itf(path, concrete_model).trace == lasso
 
 
-@pytest.mark.parametrize("loop", ["2", True, 6, -1])
+@pytest.mark.parametrize("loop", ["2", True, 7, -1])
 def test_a_bad_loop_is_not_an_itf_trace(tmp_path: Path, forced_switch: Trace, loop: object) -> None:
     path = write_trace(tmp_path, forced_switch)
     doc = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps({**doc, "loop": loop}), encoding="utf-8")
-    with pytest.raises(ItfError, match=r"not an ITF trace: \"loop\" is "):
+    with pytest.raises(ItfError, match=r"not an ITF trace: \"loop\"( is |: expected an integer)"):
         read_itf(path, concrete_model)
 
 
