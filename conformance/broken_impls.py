@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
-from conformance.impl_side import ImplFactory, cpython_impl
+from conformance.impl_side import ImplFactory, cpython_impl, fair_impl
 from impl import GIL, BlockPoint, Interpreter, Pending, ThreadState
 from impl import Bit as ImplBit
 from impl.signals import SignalState
@@ -35,6 +35,11 @@ CORRECT: Final = "cpython-3.13"
 
 IMPLS: dict[str, ImplFactory] = {CORRECT: cpython_impl}
 """Every implementation by name; :data:`CORRECT` is ``impl`` itself."""
+
+DESIGNS: dict[str, ImplFactory] = {"fair-gil": fair_impl}
+"""``impl``'s counterparts of model designs (:mod:`model.designs`), by the design's
+variant name: not bugs, so kept out of :data:`IMPLS` (the kill matrix's broken rows,
+:data:`BROKEN`); the harness and ``gilcheck replay --variant-impl`` take them too."""
 
 Mutation = Callable[[Interpreter], None]
 MUTATIONS: dict[str, Mutation] = {}
@@ -77,7 +82,7 @@ class _MutedWaiter:
             self._waiter.notify(cond, point)
 
 
-class _NoNotifyGIL(GIL):  # type: ignore[misc]  # a deliberately broken subclass of a final class
+class _NoNotifyGIL(GIL):  # deliberately broken
     __slots__ = ()
 
     def release(self, ts: ThreadState) -> None:
@@ -99,7 +104,7 @@ def no_notify_on_release(interp: Interpreter) -> None:
 # -- release keeps gil->mutex locked after signalling a waiter ------------------------------
 
 
-class _KeepMutexGIL(GIL):  # type: ignore[misc]  # deliberately broken
+class _KeepMutexGIL(GIL):  # deliberately broken
     __slots__ = ()
 
     def release(self, ts: ThreadState) -> None:
@@ -178,7 +183,7 @@ def no_resignal_on_error(interp: Interpreter) -> None:
 # -- the drop request not cleared on acquire (not observable in lock-step) --------------------
 
 
-class _KeepDropGIL(GIL):  # type: ignore[misc]  # deliberately broken
+class _KeepDropGIL(GIL):  # deliberately broken
     __slots__ = ()
 
     def acquire(self, ts: ThreadState) -> None:

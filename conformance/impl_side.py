@@ -57,6 +57,14 @@ def cpython_impl(
     return Interpreter(waiter=waiter, observer=observer, gc_hook=gc_hook)
 
 
+def fair_impl(
+    waiter: ControlledWaiter, observer: Observer, gc_hook: Callable[[ThreadState], object]
+) -> Interpreter:
+    """The implementation with a FIFO GIL (:class:`impl.FairGIL`, ``Interpreter(fair=True)``),
+    the counterpart of the ``fair-gil`` design (``model.designs.fair_gil``)."""
+    return Interpreter(waiter=waiter, observer=observer, gc_hook=gc_hook, fair=True)
+
+
 class ConfigMismatch(ValueError):
     """A model configuration ``impl`` cannot play (its queues are CPython's)."""
 

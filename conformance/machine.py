@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Final, TypeVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from conformance.broken_impls import IMPLS
+from conformance.broken_impls import DESIGNS, IMPLS
 from conformance.harness import BEHAVIOURS, Behaviour, Lockstep, concrete_model
 from model.config import Config
 from model.passes import INSTRUCTIONS_313
@@ -78,18 +78,22 @@ class GilConformance(RuleBasedStateMachine):
     """Drive ``impl`` and the model in lock-step; after every step they must agree.
 
     ``impl_name`` picks the implementation from
-    :data:`conformance.broken_impls.IMPLS`; ``real_signals`` delivers
-    ``trip_signal`` with ``pthread_kill`` instead of calling ``trip_signal``.
+    :data:`conformance.broken_impls.IMPLS` or :data:`~conformance.broken_impls.DESIGNS`;
+    ``model_class`` is the model it is held to (a design's variant, for a design);
+    ``real_signals`` delivers ``trip_signal`` with ``pthread_kill`` instead of
+    calling ``trip_signal``.
     """
 
     impl_name: ClassVar[str] = "cpython-3.13"
+    model_class: ClassVar[type[Cpython313[Any, Any]]] = Cpython313
     real_signals: ClassVar[bool] = False
     config: ClassVar[Config] = Config()
 
     def __init__(self) -> None:
         super().__init__()
-        model = concrete_model(Cpython313, self.config)
-        self.h = Lockstep(model, IMPLS[self.impl_name], real_signals=self.real_signals)
+        model = concrete_model(self.model_class, self.config)
+        impl = (IMPLS | DESIGNS)[self.impl_name]
+        self.h = Lockstep(model, impl, real_signals=self.real_signals)
 
         self.switched_off: frozenset[str] = frozenset()
 

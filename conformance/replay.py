@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from conformance.broken_impls import CORRECT, IMPLS
+from conformance.broken_impls import CORRECT, DESIGNS, IMPLS
 from conformance.harness import (
     USER_ACTIONS,
     Divergence,
@@ -87,7 +87,8 @@ def replay_on_impl(trace: Trace, model: Model, impl_name: str = CORRECT) -> Repl
     consumed: set[int] = set()
     notes: list[str] = []
     try:
-        h = Lockstep(model, IMPLS[impl_name])  # compares the start; closes itself if it raises
+        # Lockstep compares the start, and closes itself if it raises.
+        h = Lockstep(model, (IMPLS | DESIGNS)[impl_name])
     except Divergence as exc:
         return Replay(DIVERGES, rows, [f"impl diverges before the first step: {exc}"])
     try:

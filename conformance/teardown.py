@@ -15,6 +15,16 @@ harness step: at most one worker runs at any time, and the test thread waits
   main thread takes the free GIL and unwinds. (The waiter is not simply
   closed first: a closed waiter returns at once, and the main thread would
   then spin in ``take_gil`` holding the GIL's mutex that the holder needs.)
+* A woken worker may park again: with a FIFO GIL (:class:`impl.FairGIL`,
+  the ``fair-gil`` design) a waiter that is not the head of the queue waits
+  again when it wakes to a free GIL, whether or not the interpreter is
+  finalizing (a thread checks that it must exit only on a timeout with the
+  GIL held, or once it took the GIL, as in CPython). It is left parked, and
+  woken again in the next round, after the threads ahead of it: each round
+  ends at least the head of the queue, so the rounds are bounded. (Before,
+  teardown woke such a worker again at once, for ever: the hang of the first
+  fair-gil lock-step run.) The finalizing thread, which does not exit, goes
+  last among the parked ones.
 
 Once a worker posted ``ended`` no thread runs: every other worker waits for a
 command, waits in a condition wait (which released its mutex), or waits to be
@@ -38,6 +48,7 @@ as sentences for :data:`conformance.harness.LEAKED`; it never raises.
 from __future__ import annotations
 
 import queue
+from typing import Literal
 
 from conformance.locks import ImplLocks, where_blocked
 from conformance.support import LONG_TIMEOUT, SHORT_TIMEOUT
@@ -72,8 +83,24 @@ class _Teardown:
         self.locks.break_stuck()  # found held at a sync point: no thread will release them
         started = [w for w in workers if w.thread.ident is not None]
         parked = self.waiter.blocked()
-        for worker in sorted(started, key=lambda w: w.t in parked):  # stable: by t within each
-            self._stop(worker)
+
+        def turn(w: Worker) -> tuple[bool, bool]:  # stable: by t within each
+            waits = w.t in parked
+            return waits, waits and w.ts is w.ts.interp.finalizing  # it does not exit: last
+
+        # A round stops every worker left; a worker that waits again is left for the next.
+        # A FIFO queue's head ends in every round, and a dropper woken from switch_cond
+        # waits at most once more (in take_gil), so 2n + 1 rounds end every worker.
+        left = sorted(started, key=turn)
+        rounds = 2 * len(left) + 1
+        for _ in range(rounds):
+            left = [worker for worker in left if not self._stop(worker)]
+            if not left:
+                break
+        for worker in left:
+            self.leaked.append(
+                f"teardown: T[{worker.t}] waited again after each of {rounds} wake-ups"
+            )
         self.waiter.close()
         for worker in started:
             if worker.t not in self.ended:  # recorded by _stop, after two bounds
@@ -90,24 +117,27 @@ class _Teardown:
                 )
         return self.leaked
 
-    def _stop(self, worker: Worker) -> None:
-        """Stop ``worker`` (waking it if it is parked) and wait until it ended."""
+    def _stop(self, worker: Worker) -> bool:
+        """Stop ``worker`` (waking it if it is parked) and wait until it ended (True), or
+        until it parks again (False: it waits behind another waiter; the next round)."""
         t = worker.t
         self._drain()
         point = self.waiter.blocked().get(t)  # read before the worker may run again
         worker.stop()
         if point is not None:
             self._wake(t, point)
-        if not self._collect(t):  # a bound with no event: every lock still held is stuck
+        outcome = self._collect(t)
+        if outcome == "silent":  # a bound with no event: every lock still held is stuck
             broken = ", ".join(self.locks.break_held()) or "none"
             self.leaked.append(f"teardown: T[{t}] did not end; locks released: {broken}")
             point = self.waiter.blocked().get(t)
             if point is not None:
                 self._wake(t, point)
-            self._collect(t)
+            outcome = self._collect(t)
         # No thread runs now (see the module docstring): a lock held now stays held, and
         # the next worker's wake-up takes its condition's lock without a timeout.
         self.locks.break_held()
+        return outcome != "parked"
 
     def _drain(self) -> None:
         """Drop the events posted before this turn, noting who ended: they are stale (a
@@ -120,18 +150,24 @@ class _Teardown:
             if event.kind == "ended":
                 self.ended.add(event.t)
 
-    def _collect(self, t: int) -> bool:
-        """Take events until worker ``t`` ended (True), or none comes for a bound (False)."""
+    def _collect(self, t: int) -> Literal["ended", "parked", "silent"]:
+        """Take events until worker ``t`` ended, parked again in the waiter (it is not
+        woken here: it may wait behind a waiter not woken yet), or none came for a bound."""
         while t not in self.ended:
             try:
                 event = self.events.get(timeout=SHORT_TIMEOUT)
             except queue.Empty:
-                return False
+                return "silent"
             if event.kind == "ended":
                 self.ended.add(event.t)
             elif event.kind == "blocked" and event.t == t:  # another's: not its turn
-                self._wake(t, BlockPoint(event.where.removeprefix("blocked in ")))
-        return True
+                point = BlockPoint(event.where.removeprefix("blocked in "))
+                try:
+                    self.waiter.wait_blocked(t, point, SHORT_TIMEOUT)
+                except AssertionError as exc:
+                    self.leaked.append(f"teardown: T{t} posted 'blocked' but {exc}")
+                return "parked"
+        return "ended"
 
     def _wake(self, t: int, point: BlockPoint) -> None:
         lock = ImplLocks.of(point)

@@ -29,7 +29,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -80,6 +80,10 @@ class SearchResult:
     """New representatives per level."""
     keys: list[bytes] = field(default_factory=list, repr=False)
     """Every representative's key (:meth:`engines.rows.Layout.unkey` reads one back)."""
+    parent: list[int] = field(default_factory=list, repr=False)
+    """Each state's parent in the breadth-first tree (-1 for the initial state)."""
+    action: list[int] = field(default_factory=list, repr=False)
+    """The instance of the step from its parent (an index into the model's ``instances``)."""
 
     @property
     def states_per_second(self) -> float:
@@ -129,6 +133,20 @@ def _fire(model: Any, inst: Instance, batch: Any) -> Any:
     return guard
 
 
+class Recorder(Protocol):
+    """What a search tells an observer that keeps its whole graph (:mod:`engines.fair_graph`)."""
+
+    def states(self, batch: Any, first_id: int, n: int) -> None:
+        """New states ``first_id, ..., first_id + n - 1`` as a batch of the array domain."""
+
+    def steps(self, action: int, pre: Any, post: Any, sources: npt.NDArray[np.int64]) -> None:
+        """Instance ``action`` fired on ``pre`` (the states ``sources``) gave ``post``
+        (before reduction)."""
+
+    def targets(self, ids: npt.NDArray[np.int64]) -> None:
+        """The states the steps reported since the last call lead to, in their order."""
+
+
 class _Search:
     def __init__(
         self,
@@ -154,6 +172,7 @@ class _Search:
         self.on_violation: Callable[[str, Found], None] | None = None
         self.transitions = 0
         self.deadline: float | None = None
+        self.recorder: Recorder | None = None
 
     # -- traces -----------------------------------------------------------------------------
 
@@ -234,6 +253,9 @@ class _Search:
     def check_states(self, packed: Packed, first_id: int, depth: int) -> None:
         """Every state property on the new states, a chunk at a time (memory)."""
         for lo in range(0, packed.shape[1], 4 * CHUNK):
+            if self.recorder is not None:
+                part = self.layout.widen(packed[:, lo : lo + 4 * CHUNK])
+                self.recorder.states(self.layout.batch(part), first_id + lo, part.shape[1])
             if not self.state_props:
                 return
             self._check_chunk(packed[:, lo : lo + 4 * CHUNK], first_id + lo, depth)
@@ -284,12 +306,20 @@ class _Search:
                 _, post = self.m.fire(inst, pre)
                 self.transitions += sel.size
                 self._check_steps(pre, post, cids[sel], a, depth)
+                if self.recorder is not None:
+                    self.recorder.steps(a, pre, post, cids[sel])
                 blocks.append(self.reduce(lay.pack(post, sel.size)))
                 parents.append(cids[sel])
                 acts.append(np.full(sel.size, a, dtype=np.int64))
             if blocks:
                 block = np.concatenate(blocks, axis=1)
-                fresh = self.add(lay.keys(block), np.concatenate(parents), np.concatenate(acts))
+                keys = lay.keys(block)
+                fresh = self.add(keys, np.concatenate(parents), np.concatenate(acts))
+                if self.recorder is not None:
+                    known = self.ids
+                    self.recorder.targets(
+                        np.fromiter((known[k] for k in keys), np.int64, len(keys))
+                    )
                 out.append(lay.narrow(block[:, fresh]))
         if not out:
             return np.empty((lay.width, 0), dtype=np.int16)
@@ -324,6 +354,7 @@ def exhaust(
     stop_when_all_violated: bool = True,
     on_level: Callable[[int, int, float], None] | None = None,
     on_violation: Callable[[str, Found], None] | None = None,
+    recorder: Recorder | None = None,
 ) -> SearchResult:
     """Search ``model_cls`` at ``cfg`` breadth first until no new state appears.
 
@@ -333,12 +364,14 @@ def exhaust(
     bytes are reached, ``deadline`` passes, or (``stop_when_all_violated``)
     every property has its shortest violation. ``on_level(depth, states,
     seconds)`` is called after each level, ``on_violation(id, found)`` as soon
-    as a property's shortest violation is confirmed.
+    as a property's shortest violation is confirmed; ``recorder`` is told every
+    state and every step (:class:`Recorder`).
     """
     start = time.perf_counter()
     search = _Search(model_cls, cfg, properties, quotient, symmetry)
     search.on_violation = on_violation
     search.deadline = deadline
+    search.recorder = recorder
     lay = search.layout
     per_state = lay.key_bytes + KEY_OVERHEAD
     init = search.reduce(lay.block([search.mc.initial()]))
@@ -371,7 +404,7 @@ def exhaust(
             # small) here; what was searched so far stands.
             stopped = str(exc)
             break
-        if search.step_props or search.state_props:
+        if search.step_props or search.state_props or recorder is not None:
             search.check_states(nxt, base, depth + 1)
         frontier, ids = nxt, np.arange(base, base + nxt.shape[1], dtype=np.int64)
         if frontier.shape[1]:
@@ -398,4 +431,6 @@ def exhaust(
         stopped=None if complete else stopped,
         levels=levels,
         keys=search.keys,
+        parent=search.parent,
+        action=search.action,
     )

@@ -2,7 +2,7 @@
 
 One :class:`Verdict` per entry, gathered in a :class:`Report` with the coverage
 of the vacuity guard. The report's exit code is the command's: the classes
-(safety 12, liveness 13, inconclusive 14) follow TLC's habit of one code per
+(deadlock 11, safety 12, liveness 13, inconclusive 14) follow TLC's habit of one code per
 kind of finding; 150-153 are the command's own errors.
 """
 
@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from engines.induction import Cti
 from model.config import Config
+from model.properties.gil import DEADLOCK
 from model.protocol import Cpython313
 from model.trace import Trace
 from model.variants import variant_name
@@ -23,6 +24,8 @@ Status = Literal["proved", "violated", "bounded", "vacuous", "unchecked", "inapp
 Engine = Literal["z3", "explicit", "both", "search"]
 
 EXIT_OK = 0
+EXIT_DEADLOCK = 11
+"""INV-NO-DEADLOCK violated: TLC's class of its own."""
 EXIT_SAFETY = 12
 EXIT_LIVENESS = 13
 EXIT_INCONCLUSIVE = 14
@@ -56,6 +59,11 @@ class Verdict:
     shared: bool = False
     """``seconds`` are those of one search that settled several entries at once (the time
     into it when this one was settled), not this entry's own."""
+    config: Config | None = None
+    """The configuration the verdict (and its trace) is about, when not the report's: a
+    temporal entry's scope."""
+    without: tuple[str, ...] = ()
+    """The actions the scope leaves out (:func:`model.variants.without`)."""
 
     @property
     def as_expected(self) -> bool:
@@ -116,6 +124,8 @@ class Report:
         if self.disagreements:
             return EXIT_INTERNAL
         unexpected = [v for v in self.verdicts if v.expected == "holds" and v.status == "violated"]
+        if any(v.id == DEADLOCK for v in unexpected):
+            return EXIT_DEADLOCK
         if any(v.kind == "safety" for v in unexpected):
             return EXIT_SAFETY
         if unexpected:

@@ -112,11 +112,18 @@ def verify(
     """
     start = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + time_limit
+    # Liveness under fairness has an engine of its own, run in each entry's scope.
+    asked = entries
+    temporal = {p: e for p, e in entries.items() if e.kind == "temporal"}
+    entries = {p: e for p, e in entries.items() if e.kind != "temporal"}
+    if assume is not None:
+        assume = {p: e for p, e in assume.items() if e.kind != "temporal"}
+    check_vacuity = check_vacuity and bool(entries)
     report = Report(model, cfg, engine, depth, max_k, vacuity_checked=check_vacuity, variant=name)
     settled: dict[str, Settled] = {}
 
     def hear(event: progress.Event) -> None:
-        if isinstance(event, Settled) and event.id in entries:
+        if isinstance(event, Settled) and event.id in asked:
             settled[event.id] = event
             if listener is not None:
                 listener(event)
@@ -125,14 +132,16 @@ def verify(
                 if isinstance(stop_on_violation, frozenset)
                 else stop_on_violation
             )
-            if stops and event.status == "violated" and entries[event.id].expected == "holds":
+            if stops and event.status == "violated" and asked[event.id].expected == "holds":
                 raise _StopRun(event.id)
         elif listener is not None and not isinstance(event, Settled):
             listener(event)
 
     searched = None
     try:
-        if engine == "explicit":
+        if not entries:
+            pass
+        elif engine == "explicit":
             from engines.explicit_verify import explicit_verdicts
 
             with progress.listening(hear):
@@ -187,20 +196,26 @@ def verify(
 
                 with progress.listening(hear):
                     cross_check(report, entries, max_states or MAX_STATES, deadline)
+        if temporal:
+            from engines.fair_verify import temporal_verdicts
+
+            progress.phase("liveness under fairness: fair cycles in each entry's scope")
+            with progress.listening(hear):
+                report.verdicts += temporal_verdicts(model, temporal, deadline=deadline)
     except _StopRun as stop:
         report.ended = f"stopped at the first violation of an entry expected to hold ({stop})"
-        _partial(report, entries, settled)
+        _partial(report, asked, settled)
     except workers.TimeLimit:
         report.ended = f"the time limit ({time_limit:g} s) passed"
-        _partial(report, entries, settled, searched)
+        _partial(report, asked, settled, searched)
     except KeyboardInterrupt:
         report.interrupted = signal.SIGINT
         report.ended = "interrupted by SIGINT"
-        _partial(report, entries, settled)
+        _partial(report, asked, settled)
     except Interrupted as exc:
         report.interrupted = exc.signum
         report.ended = f"interrupted by {signal.Signals(exc.signum).name}"
-        _partial(report, entries, settled)
+        _partial(report, asked, settled)
     if searched is not None:
         report.search = {
             "states": searched.states,
@@ -232,7 +247,7 @@ def _partial(
         s = settled.get(pid)
         # The search before z3 looks for violations of the entries expected to hold only:
         # it says nothing of a documented counterexample.
-        if s is None and searched is not None and e.expected == "holds":
+        if s is None and searched is not None and e.expected == "holds" and e.kind != "temporal":
             v = verdict(e, searched, report.config)
             if v.status == "proved" or v.status == "bounded":
                 v.note = f"{v.note}; not settled otherwise: {report.ended}"

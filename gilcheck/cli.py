@@ -53,8 +53,10 @@ from typing import NoReturn
 from rich.console import Console
 
 # Registers the historical bugs, so every command knows their names.
-import model.bugs  # noqa: F401
+import model.bugs
+import model.designs  # noqa: F401
 from engines.explicit_verify import MAX_STATES
+from engines.fair_verify import scope_text
 from engines.progress import Interrupted
 from engines.search_verify import MAX_MEMORY
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED
@@ -269,6 +271,8 @@ def _catalogue(fmt: str) -> int:
         tag = "lemma" if e.lemma else e.kind
         exp = "  [yellow](expected violated)[/]" if e.expected == "violated" else ""
         console.print(f"[bold]{e.id}[/] ({tag}){exp}: {e.statement}")
+        if e.kind == "temporal":
+            console.print(f"    under {', '.join(e.fairness)}; in the scope {scope_text(e)}")
     return 0
 
 

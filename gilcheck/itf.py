@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,10 @@ from gilcheck.itf_values import (
 )
 from model.actions import Instance
 from model.config import Config
+from model.domain import CONCRETE
 from model.state import State
 from model.trace import Trace, replay
+from model.variants import without
 
 __all__ = ["ItfError", "ItfTrace", "read_itf", "to_itf", "write_itf"]
 
@@ -52,6 +54,8 @@ class ItfTrace:
     trace: Trace
     property: str | None
     meta: Mapping[str, Any]
+    without: tuple[str, ...] = ()
+    """The actions the trace's model leaves out (a temporal entry's scope)."""
 
 
 def to_itf(
@@ -61,6 +65,7 @@ def to_itf(
     config: Config,
     property_id: str | None = None,
     description: str = "",
+    without: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ITF document of ``trace``."""
     first = trace.states[0]
@@ -91,6 +96,7 @@ def to_itf(
             "config": dataclasses.asdict(config),
             "property": property_id,
             "steps": [inst.label for inst in trace.steps],
+            **({"without": list(without)} if without else {}),
         },
         "vars": [*var_names, ACTION, PICKS],
         "states": states,
@@ -178,6 +184,14 @@ def _from_document(doc: Any, model_for: Any) -> ItfTrace:
     meta, version, config = _meta(doc)
     variant = meta["variant"]
     model = model_for(variant, config)
+    gone = meta.get("without", [])
+    if not isinstance(gone, list) or not all(isinstance(a, str) for a in gone):
+        raise ItfError(f'"#meta.without" is {short(gone)}, not a list of action names')
+    if gone:
+        try:
+            model = without(type(model), gone)(config, CONCRETE)
+        except ValueError as exc:
+            raise ItfError(str(exc)) from None
     template: State[bool, int] = model.initial()
     names = [f.name for f in dataclasses.fields(template)]
     states = []
@@ -191,7 +205,7 @@ def _from_document(doc: Any, model_for: Any) -> ItfTrace:
     steps = [_step(model, k, item) for k, item in enumerate(doc["states"][1:], start=1)]
     trace = Trace(tuple(states), tuple(steps), _loop(doc.get("loop"), len(steps)))
     replay(model, trace)
-    return ItfTrace(variant, config, trace, meta.get("property"), meta)
+    return ItfTrace(variant, config, trace, meta.get("property"), meta, tuple(gone))
 
 
 def _step(model: Any, k: int, item: dict[str, Any]) -> Instance:

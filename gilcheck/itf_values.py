@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from model.bits import EVENTS_MASK, Bit
 from model.phases import Phase, Stage
@@ -262,6 +262,11 @@ def _names_of(value: Any) -> list[str]:
     return [f.name for f in dataclasses.fields(value)]
 
 
+LATER_FIELDS: Final = frozenset({"ticket"})
+"""Fields the model gained after traces were written (``ThreadState.ticket``, which
+CPython's protocol never sets): a trace without one is read with its initial value."""
+
+
 def decode(template: Any, value: Any, where: str, version: int = FORMAT_VERSION) -> Any:
     """The value of ``template``'s shape that ``value`` (format ``version``) writes."""
     if isinstance(template, bool):
@@ -272,6 +277,10 @@ def decode(template: Any, value: Any, where: str, version: int = FORMAT_VERSION)
         return _decode_queue(template, value, where)
     if dataclasses.is_dataclass(template) and not isinstance(template, type):
         fields = _names_of(template)
+        if isinstance(value, dict):
+            # A trace written before the model had a field: it keeps its initial value.
+            later = {f: encode_int(getattr(template, f)) for f in LATER_FIELDS if f in fields}
+            value = {**later, **value}
         rec = _record(value, where, set(fields))
         special = _codecs(template) if version >= 2 else {}
         return type(template)(

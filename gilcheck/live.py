@@ -21,7 +21,12 @@ from engines.progress import Event, Phase, Settled
 
 
 def settled_text(s: Settled) -> str:
-    what = f"proved (k={s.k})" if s.status == "proved" else f"violated at depth {s.depth}"
+    if s.status == "proved":
+        what = "proved" + (f" (k={s.k})" if s.k is not None else "")
+    elif s.trace is not None and s.trace.loop is not None:
+        what = f"violated: a fair lasso of {len(s.trace)} steps"
+    else:
+        what = f"violated at depth {s.depth}"
     shared = " shared" if s.shared else ""
     return f"settled: {s.id} {what} ({s.engine}, {s.seconds:.2f} s{shared})"
 

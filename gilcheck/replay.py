@@ -32,6 +32,11 @@ the trace, variant, property, impl, number of steps, ``status`` (``follows``,
 ``thread``, ``action``, ``outcome``) and the notes; the header line goes to
 stderr. Errors are the same one line on stderr.
 
+A lasso (a liveness counterexample, with ITF's ``loop``) is played as its
+stem and then its loop :data:`LOOP_ROUNDS` times; a scoped trace (``#meta``
+``without``: a temporal entry's program) is read against the variant without
+those actions.
+
 A trace of the initial state alone is a behaviour too: impl follows it (exit 0)
 and the table says the trace has no steps. A reader that goes away
 (``| head -1``) ends the output, not the replay: stdout goes to devnull (the
@@ -51,20 +56,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
-from conformance.broken_impls import BROKEN, CORRECT, IMPLS
+from conformance.broken_impls import BROKEN, CORRECT, DESIGNS, IMPLS
 from conformance.harness import ConfigMismatch, Model, check_config, concrete_model
 from conformance.replay import DIVERGES, FOLLOWS, UNSCHEDULABLE, Replay, replay_on_impl
 from engines.verdicts import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, EXIT_INTERNAL
 from gilcheck.itf import ItfError, ItfTrace, read_itf
 from gilcheck.load import LoadError, load_module, resolve_variant
 from model.config import Config
-from model.trace import ReplayError
-from model.variants import UnknownVariant
+from model.domain import CONCRETE
+from model.trace import ReplayError, unrolled
+from model.variants import UnknownVariant, without
 
 BAD_OPTION: Final = EXIT_BAD_CONFIG
 """150: a bad option or ``--load``, no impl or variant of that name, a config impl cannot play."""
 UNREADABLE: Final = EXIT_BAD_INPUT
 """151: the file cannot be read or is not an ITF trace."""
+LOOP_ROUNDS: Final = 3
+"""How many times a lasso's loop is played on impl."""
 NOT_A_BEHAVIOUR: Final = 152
 """The trace is not a behaviour of its own model: replay's own code, unused by verify."""
 INTERNAL: Final = EXIT_INTERNAL
@@ -183,7 +191,8 @@ def _parser() -> argparse.ArgumentParser:
         "--variant-impl",
         default=CORRECT,
         metavar="NAME",
-        help=f"the implementation (default {CORRECT}; broken ones: {', '.join(BROKEN)})",
+        help=f"the implementation (default {CORRECT}; broken ones: {', '.join(BROKEN)}; "
+        f"designs: {', '.join(DESIGNS)})",
     )
     add_load_option(parser)
     parser.add_argument(
@@ -217,10 +226,10 @@ def _main(argv: Sequence[str] | None) -> int:
         args = _parser().parse_args(argv)
     except UsageError as exc:
         return _fail(BAD_OPTION, str(exc))
-    if args.variant_impl not in IMPLS:
+    if args.variant_impl not in IMPLS | DESIGNS:
         return _fail(
             BAD_OPTION,
-            f"no implementation named {args.variant_impl!r} (known: {', '.join(IMPLS)})",
+            f"no implementation named {args.variant_impl!r} (known: {', '.join(IMPLS | DESIGNS)})",
         )
     for spec in args.load:
         try:
@@ -235,27 +244,38 @@ def _main(argv: Sequence[str] | None) -> int:
     if isinstance(itf, tuple):
         return _fail(*itf)
     model = model_for(itf.variant, itf.config)
+    if itf.without:
+        model = without(type(model), itf.without)(itf.config, CONCRETE)
     try:
         check_config(model)
     except ConfigMismatch as exc:
         return _fail(BAD_OPTION, f"{args.trace}: {exc}")
     prop: Any = itf.property
+    trace, lasso, loop = itf.trace, "", itf.trace.loop
+    if loop is not None and loop < len(trace):
+        # A lasso is infinite: its loop is played a few times over.
+        try:
+            trace = unrolled(model, trace, LOOP_ROUNDS)
+        except ReplayError as exc:
+            return _fail(NOT_A_BEHAVIOUR, f"{args.trace}: {exc}")
+        lasso = f"; a lasso: its {len(itf.trace) - loop}-step loop played {LOOP_ROUNDS} times"
     header = (
-        f"replaying {args.trace} ({len(itf.trace)} steps of {args.variant or itf.variant}"
-        f"{f', violating {prop}' if prop else ''}) on impl {args.variant_impl}"
+        f"replaying {args.trace} ({len(trace)} steps of {args.variant or itf.variant}"
+        f"{f', violating {prop}' if prop else ''}{lasso}) on impl {args.variant_impl}"
     )
     if args.format == "json":
         print(header, file=sys.stderr)
     else:
         _to_stdout(lambda out: print(header, file=out))
-    result = replay_on_impl(itf.trace, model, args.variant_impl)
+    result = replay_on_impl(trace, model, args.variant_impl)
     if args.format == "json":
         doc = {
             "trace": str(args.trace),
             "variant": args.variant or itf.variant,
             "property": prop,
             "impl": args.variant_impl,
-            "steps": len(itf.trace),
+            "steps": len(trace),
+            "loop": itf.trace.loop,
             **_document(result),
         }
         _to_stdout(lambda out: print(json.dumps(doc, indent=2), file=out))

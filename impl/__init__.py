@@ -14,6 +14,7 @@ from __future__ import annotations
 from impl.breaker import EVENTS_BITS, EVENTS_MASK, Bit, Breaker
 from impl.errors import GilProtocolError, MustExit, PendingFull
 from impl.eval import Code, Instr, Op, run
+from impl.fair_gil import FairGIL
 from impl.gil import GIL
 from impl.interpreter import Interpreter
 from impl.pending import Pending
@@ -40,6 +41,7 @@ __all__ = [
     "Breaker",
     "Code",
     "ControlledWaiter",
+    "FairGIL",
     "GilProtocolError",
     "Instr",
     "Interpreter",

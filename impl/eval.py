@@ -136,6 +136,13 @@ class Code:
         self.instrs = instrs
         self._rows: tuple[_Row, ...] = tuple((int(i.op), i.arg, i.fn, i.code) for i in instrs)
 
+    @classmethod
+    def loop(cls, name: str, body: Callable[[], object], while_: Callable[[], bool]) -> Code:
+        """A CPU-bound loop: ``RESUME``, ``body()``, ``JUMP_BACKWARD`` while ``while_()``."""
+        return cls(
+            name, [Instr.resume(0), Instr.work(body), Instr.jump_backward(1, while_), Instr.ret()]
+        )
+
     def __repr__(self) -> str:
         return f"<Code {self.name} ({len(self.instrs)} instructions)>"
 

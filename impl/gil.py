@@ -12,8 +12,6 @@ the pending-call mutexes and each :class:`~impl.Breaker`'s lock come after.
 
 from __future__ import annotations
 
-import typing
-
 from impl.breaker import EVENTS_MASK, Bit
 from impl.errors import GilProtocolError, MustExit
 from impl.gil_state import GILState, interval_to_microseconds
@@ -31,13 +29,17 @@ _RELEASING = Phase.RELEASING
 _DETACHED = Phase.DETACHED
 
 
-@typing.final
 class GIL(GILState):
     """The global interpreter lock of one :class:`~impl.Interpreter`.
 
     Create it through ``Interpreter(...)``, which passes the ``waiter``,
     ``observer`` and ``trace`` hooks; a ``GIL`` built alone can be configured
     and inspected but no ``ThreadState`` can take it.
+
+    Who may leave ``take_gil``'s wait loop, and whom a release signals, are
+    three small hooks (:meth:`_must_wait`, :meth:`_leave_queue`,
+    :meth:`_notify_take_gil`, plus :meth:`~impl.gil_state.GILState._take_cond`):
+    here they are CPython's; :class:`impl.fair_gil.FairGIL` overrides them.
 
     Args:
         interval: the switch interval in seconds (``sys.setswitchinterval``).
@@ -150,9 +152,10 @@ class GIL(GILState):
         exiting = False
         try:
             drop_requested = False
-            if self._locked:
+            waiting = self._must_wait(ts)
+            if waiting:
                 ts.phase = Phase.TAKE_WAIT
-            while self._locked:
+            while waiting:
                 saved_switchnum = self._switch_number
                 interval = self._interval
                 if interval < 1:
@@ -178,6 +181,7 @@ class GIL(GILState):
                         if interp._must_exit(ts):
                             ts.phase = Phase.EXITED
                             ts._take_saved_switch_number = None
+                            self._leave_queue(ts)
                             mutex_held = False
                             mutex.release()
                             # gh-96387: reset the request this loop made, or drop_gil()
@@ -203,6 +207,7 @@ class GIL(GILState):
                 finally:
                     if lin is not None:
                         lin.release()
+                waiting = self._must_wait(ts)
 
             # This mutex must be taken before modifying last_holder: see drop_gil().
             # The acquisition's tail runs under it too, so that a traced
@@ -253,6 +258,8 @@ class GIL(GILState):
             if ts.phase is Phase.TAKE_WAIT:  # the waiter failed (e.g. a hang guard)
                 ts.phase = Phase.DETACHED
                 ts._take_saved_switch_number = None
+                if mutex_held:
+                    self._leave_queue(ts)
             raise
         finally:
             if mutex_held:
@@ -261,6 +268,18 @@ class GIL(GILState):
     def _reread_locked(self) -> bool:
         """``locked`` read again after a wait (a call, so the loop condition is not assumed)."""
         return self._locked
+
+    # -- the hooks of FairGIL (called with mutex held) ----------------------------------
+    def _must_wait(self, ts: ThreadState) -> bool:
+        """``take_gil``'s loop condition for ``ts``: CPython's ``while (locked)``."""
+        return self._locked
+
+    def _leave_queue(self, ts: ThreadState) -> None:
+        """``ts`` leaves ``take_gil``'s wait loop without the GIL; CPython keeps no queue."""
+
+    def _notify_take_gil(self) -> None:
+        """``COND_SIGNAL(gil->cond)``: wake one waiter in ``take_gil`` (the OS picks)."""
+        self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
 
     def release(self, ts: ThreadState) -> None:
         """Drop the GIL held by ``ts``; honour a pending drop request by forced switching.
@@ -293,7 +312,7 @@ class GIL(GILState):
             ts.holds_gil = False
             ts.phase = _RELEASING
             if self._cond_waiters:
-                self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
+                self._notify_take_gil()
             lin = self._lin
             if lin is not None:
                 with lin:
@@ -359,6 +378,6 @@ class GIL(GILState):
                 ts.holds_gil = False
                 ts.phase = Phase.EXITED
             if self._cond_waiters:
-                self._waiter.notify(self._cond, BlockPoint.TAKE_GIL)
+                self._notify_take_gil()
             if self._trace is not None:
                 self._trace(TraceEvent("drop_gil", actor, {"final_release": True}))

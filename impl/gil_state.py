@@ -203,12 +203,16 @@ class GILState:
             observer.on_block(ts, BlockPoint.TAKE_GIL)
         self._cond_waiters += 1
         try:
-            timed_out = self._waiter.timed_wait(ts, self._cond, interval * 1e-6)
+            timed_out = self._waiter.timed_wait(ts, self._take_cond(ts), interval * 1e-6)
         finally:
             self._cond_waiters -= 1
         if observer is not None:
             observer.on_wake(ts, BlockPoint.TAKE_GIL, timed_out)
         return timed_out
+
+    def _take_cond(self, ts: ThreadState) -> threading.Condition:
+        """The condition ``ts`` waits on in ``take_gil``: ``gil->cond``, shared by all."""
+        return self._cond
 
     def _switch_wait(self, ts: ThreadState) -> None:
         """The single ``COND_WAIT(gil->switch_cond, gil->switch_mutex)``.

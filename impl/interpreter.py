@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from impl.ceval import EvalBreaker
 from impl.errors import GilProtocolError
+from impl.fair_gil import FairGIL
 from impl.gil import GIL
 from impl.pending import Pending
 from impl.signals import Handler, SignalState, check_signum
@@ -60,6 +61,9 @@ class Interpreter(EvalBreaker):
         gc_hook: called as ``gc_hook(ts)`` when a check point handles
             GC_SCHEDULED (``_Py_RunGC``); default does nothing. Deviates:
             ``_Py_RunGC`` cannot fail; an exception from the hook propagates.
+        fair: give the interpreter a :class:`~impl.FairGIL`, which serves the
+            threads waiting in ``take_gil`` in arrival order (not CPython's);
+            the default is CPython's :class:`~impl.GIL`.
     """
 
     def __init__(
@@ -70,9 +74,11 @@ class Interpreter(EvalBreaker):
         observer: Observer | None = None,
         trace: Trace | None = None,
         gc_hook: Callable[[ThreadState], object] | None = None,
+        fair: bool = False,
     ) -> None:
         self._trace = trace
-        self.gil = GIL(switch_interval, waiter=waiter, observer=observer, trace=trace)
+        gil_class = FairGIL if fair else GIL
+        self.gil: GIL = gil_class(switch_interval, waiter=waiter, observer=observer, trace=trace)
         self.gil._interp = self
         self.gc_hook: Callable[[ThreadState], object] = gc_hook or _no_gc
         self._threads_lock = threading.Lock()

@@ -17,7 +17,8 @@ GIL (``take_gil`` / ``drop_gil`` in Python/ceval_gil.c):
   ``take_gil.must_exit``        ``at``: ``"entry"``, ``"wait"`` or ``"acquired"``
                                 (the three ``_PyThreadState_MustExit`` exits)
   ``take_gil.wait``             ``saved_switch_number``, ``interval_us``: about to
-                                do one ``COND_TIMED_WAIT``
+                                do one ``COND_TIMED_WAIT`` (with a FairGIL, also
+                                while the GIL is free but others wait longer)
   ``take_gil.wake``             ``timed_out``
   ``drop_request.set``          ``holder``: the waiter set GIL_DROP_REQUEST on it
   ``drop_request.reset``        ``holder``: gh-96387, an exiting waiter unset it

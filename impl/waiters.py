@@ -131,7 +131,9 @@ class ControlledWaiter:
 
     Args:
         wake_on_notify: when true, each ``COND_SIGNAL`` the GIL sends grants the
-            oldest parked thread at that point (``timed_out=False``); timeouts
+            oldest thread parked at that point on that condition
+            (``timed_out=False``; a :class:`~impl.FairGIL` gives each waiter a
+            condition of its own, so the signal grants the one it names); timeouts
             still happen only through :meth:`wake`. When false (the default,
             for lock-step harnesses) signals are only counted (see
             :meth:`notifications`) and every wake-up is explicit.
@@ -165,7 +167,11 @@ class ControlledWaiter:
             self._notified[point] += 1
             if not self.wake_on_notify:
                 return
-            parks = [p for p in self._parked.values() if p.point is point and not p.granted]
+            parks = [
+                p
+                for p in self._parked.values()
+                if p.point is point and p.cond is cond and not p.granted
+            ]
             if not parks:
                 return
             park = min(parks, key=lambda p: p.seq)

@@ -15,6 +15,7 @@ from model.actions import Instance, Params, instances_of
 from model.bits import EVENTS_MASK, Bit
 from model.config import Config
 from model.domain import B, Domain, I, Terms, replace_at
+from model.fairness import CPYTHON_FAIRNESS, Fairness
 from model.phases import BODY_STAGES, Phase, Stage
 from model.quotient import quotient
 from model.state import Frame, State, ThreadState, empty_frame, initial_state
@@ -50,6 +51,9 @@ class ModelBase(Generic[B, I]):
     symmetric: ClassVar[bool] = True
     """Threads other than the main thread are interchangeable (see
     :mod:`model.symmetry`); a variant that treats one of them specially sets False."""
+    fairness: ClassVar[tuple[Fairness, ...]] = CPYTHON_FAIRNESS
+    """What a fair behaviour must eventually do (:mod:`model.fairness`); the liveness
+    properties under fairness name the assumptions they need from it."""
     refuted_by: ClassVar[str | None] = None
     """The catalogue entry a deliberately broken variant must be refuted by (a bug
     brought back names the one its docstring gives); engines/kill.py checks it."""

@@ -19,7 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from model.fairness import CPYTHON_FAIRNESS
 from model.properties import PROPERTIES
+from model.properties.temporal import TEMPORAL
 from model.triggers import TRIGGERS
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "invariants.toml"
@@ -36,7 +38,9 @@ class Entry:
     """One ``[[property]]`` of the catalogue."""
 
     id: str
-    kind: Literal["safety", "liveness"]
+    kind: Literal["safety", "liveness", "temporal"]
+    """``temporal``: liveness under fairness over infinite behaviours
+    (:mod:`model.properties.temporal`); ``liveness``: bounded, a safety property."""
     statement: str
     cpython: str
     lemma: bool = False
@@ -44,6 +48,19 @@ class Entry:
     witness: Mapping[str, int] = field(default_factory=dict)
     triggers: tuple[str, ...] = ()
     note: str = ""
+    fairness: tuple[str, ...] = ()
+    """A temporal entry's fairness assumptions (:mod:`model.fairness`)."""
+    scope: Mapping[str, object] = field(default_factory=dict)
+    """A temporal entry's configuration (:class:`model.config.Config` fields) and the
+    actions it leaves out (``without``): the program whose fair behaviours it is about."""
+
+    @property
+    def without(self) -> tuple[str, ...]:
+        gone = self.scope.get("without", ())
+        return tuple(str(a) for a in gone) if isinstance(gone, list | tuple) else ()
+
+    def scope_config(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.scope.items() if k != "without" and isinstance(v, int)}
 
 
 _FIELDS = {
@@ -57,6 +74,8 @@ _FIELDS = {
     "triggers",
     "note",
     "retired",
+    "fairness",
+    "scope",
 }
 
 
@@ -101,11 +120,15 @@ def _parse(path: Path) -> tuple[dict[str, Entry], frozenset[str]]:
                 witness=dict(item.get("witness", {})),
                 triggers=tuple(item.get("triggers", ())),
                 note=item.get("note", ""),
+                fairness=tuple(item.get("fairness", ())),
+                scope=dict(item.get("scope", {})),
             )
         except KeyError as exc:
             raise CatalogueError(f"catalogue: property #{k + 1} lacks the field {exc}") from None
-        if entry.kind not in ("safety", "liveness"):
-            raise CatalogueError(f"catalogue: {entry.id}: kind must be safety or liveness")
+        if entry.kind not in ("safety", "liveness", "temporal"):
+            raise CatalogueError(
+                f"catalogue: {entry.id}: kind must be safety, liveness or temporal"
+            )
         if entry.expected not in ("holds", "violated"):
             raise CatalogueError(f"catalogue: {entry.id}: expected must be holds or violated")
         out[entry.id] = entry
@@ -130,16 +153,20 @@ def check_consistency(entries: Mapping[str, Entry], retired_ids: Collection[str]
     named as such.
     """
     problems = []
-    for pid in sorted(PROPERTIES.keys() - entries.keys()):
+    checks = PROPERTIES.keys() | TEMPORAL.keys()
+    for pid in sorted(checks - entries.keys()):
         if pid in retired_ids:
             problems.append(
                 f"{pid} is retired in the catalogue but model/properties/ still checks it"
             )
         else:
             problems.append(f"{pid} is checked by model/properties/ but has no catalogue entry")
-    for pid in entries.keys() - PROPERTIES.keys():
+    for pid in entries.keys() - checks:
         problems.append(f"{pid} is in the catalogue but no check in model/properties/ names it")
+    problems.extend(_temporal_problems(entries))
     for pid, entry in entries.items():
+        if entry.kind == "temporal":
+            continue
         prop = PROPERTIES.get(pid)
         if prop is not None and prop.kind != entry.kind:
             problems.append(f"{pid}: the catalogue says {entry.kind}, the check says {prop.kind}")
@@ -153,3 +180,29 @@ def check_consistency(entries: Mapping[str, Entry], retired_ids: Collection[str]
         if not entry.triggers:
             problems.append(f"{pid}: no vacuity trigger")
     return problems
+
+
+def _temporal_problems(entries: Mapping[str, Entry]) -> list[str]:
+    """How the temporal entries and their checks disagree on kind, fairness and scope."""
+    known = {f.name for f in CPYTHON_FAIRNESS}
+    out = []
+    for pid, entry in entries.items():
+        temporal = TEMPORAL.get(pid)
+        if (entry.kind == "temporal") != (temporal is not None):
+            if pid in TEMPORAL or pid in PROPERTIES:
+                out.append(f"{pid}: the catalogue says {entry.kind}, the check says otherwise")
+            continue
+        if temporal is None:
+            if entry.fairness or entry.scope:
+                out.append(f"{pid}: fairness and scope only go with a temporal entry")
+            continue
+        if entry.fairness != temporal.fairness:
+            out.append(
+                f"{pid}: the catalogue assumes fairness {list(entry.fairness)}, "
+                f"the check {list(temporal.fairness)}"
+            )
+        for name in set(entry.fairness) - known:
+            out.append(f"{pid}: unknown fairness {name!r}")
+        if not entry.scope_config():
+            out.append(f"{pid}: a temporal entry needs a scope configuration")
+    return out

@@ -98,6 +98,10 @@ class ThreadState(Generic[B, I]):
     that was set when they started."""
     drop_missed_any: I = field(metadata=GHOST_INT)
     """The same, counting passes that ended with an error too."""
+    ticket: I = field(metadata=GHOST_INT)
+    """Not a CPython variable: a variant's place in a queue of waiters (1 is the
+    longest waiter), for designs that serve waiters in order (model/designs/).
+    CPython keeps no order: its protocol leaves this 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +227,7 @@ def initial_state(cfg: Config, d: Domain[B, I]) -> State[B, I]:
             spurious_wake=d.bool_(False),
             drop_missed=d.int_(0),
             drop_missed_any=d.int_(0),
+            ticket=d.int_(0),
         )
 
     return State(

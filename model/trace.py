@@ -31,8 +31,10 @@ class Trace:
     A lasso (a liveness counterexample: an infinite behaviour) has ``loop`` set:
     the last state repeats ``states[loop]`` (its representative in the finite
     quotient, see :mod:`model.quotient`), so the behaviour is the stem
-    ``states[:loop]`` followed by ``states[loop:]`` forever. ``loop`` is the
-    index ITF's ``loop`` field carries.
+    ``states[:loop]`` followed by the steps from ``states[loop]`` on, forever.
+    ``loop == len(steps)`` is a behaviour that stays in its last state (it
+    stutters: nothing fairness owes is enabled there). ``loop`` is the index
+    ITF's ``loop`` field carries.
     """
 
     states: tuple[ConcreteState, ...]
@@ -42,8 +44,8 @@ class Trace:
     def __post_init__(self) -> None:
         if len(self.states) != len(self.steps) + 1:
             raise ValueError("trace: need exactly one more state than steps")
-        if self.loop is not None and not 0 <= self.loop < len(self.steps):
-            raise ValueError("trace: a lasso's loop must start at a state before the last")
+        if self.loop is not None and not 0 <= self.loop <= len(self.steps):
+            raise ValueError("trace: a lasso's loop must start at one of its states")
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -66,6 +68,30 @@ def replay(model: Any, trace: Trace, *, from_initial: bool = True) -> None:
             raise ReplayError(
                 f"replay: step {k + 1} ({inst.label}) leads elsewhere (differs in {diff})"
             )
+
+
+def unrolled(model: Any, trace: Trace, times: int) -> Trace:
+    """A lasso as a finite trace: its stem, then its loop played ``times`` times in all.
+
+    The loop's steps are fired again from where the last round ended: the state
+    is the loop's first one up to the quotient (counters have grown), so each
+    step is enabled again in a sound model; :class:`ReplayError` says if one is
+    not. A trace that is no lasso, or one that stutters, comes back as it is.
+    """
+    if trace.loop is None or trace.loop == len(trace.steps):
+        return Trace(trace.states, trace.steps)
+    states, steps = list(trace.states), list(trace.steps)
+    for _ in range(times - 1):
+        for inst in trace.steps[trace.loop :]:
+            guard, post = model.fire(inst, states[-1])
+            if not guard or post is None:
+                raise ReplayError(
+                    f"replay: step {len(steps) + 1} ({inst.label}), the loop played again, "
+                    "is not enabled"
+                )
+            states.append(post)
+            steps.append(inst)
+    return Trace(tuple(states), tuple(steps))
 
 
 def _pairs(states: Sequence[ConcreteState]) -> Iterator[tuple[ConcreteState, ConcreteState]]:

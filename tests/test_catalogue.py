@@ -26,6 +26,7 @@ from model.catalogue import (
     retired,
 )
 from model.properties import PROPERTIES
+from model.properties.temporal import TEMPORAL
 
 TESTS = Path(__file__).resolve().parent
 
@@ -64,8 +65,8 @@ def entry_problems(entry: Entry) -> list[str]:
         problems.append(f"{entry.id}: the statement is empty")
     elif "\n" in statement or statement != statement.strip():
         problems.append(f"{entry.id}: the statement is not one line: {statement!r}")
-    if entry.kind not in ("safety", "liveness"):
-        problems.append(f"{entry.id}: kind is {entry.kind!r}, not safety or liveness")
+    if entry.kind not in ("safety", "liveness", "temporal"):
+        problems.append(f"{entry.id}: kind is {entry.kind!r}, not safety, liveness or temporal")
     if not CPYTHON_SOURCE.search(entry.cpython):
         problems.append(f"{entry.id}: cpython names no CPython source file: {entry.cpython!r}")
     return problems
@@ -89,7 +90,7 @@ def scanned_test_texts() -> dict[str, str]:
 
 
 def test_every_catalogue_id_has_a_check_and_every_check_an_id() -> None:
-    problems = id_mismatches(load(), PROPERTIES)
+    problems = id_mismatches(load(), PROPERTIES.keys() | TEMPORAL.keys())
     assert not problems, "\n".join(problems)
 
 
@@ -122,10 +123,11 @@ def test_id_prefix_says_what_the_entry_is() -> None:
     wrong = []
     for pid, e in load().items():
         prefix = pid.split("-", 1)[0]
+        step = pid in PROPERTIES and PROPERTIES[pid].step
         expected = {
-            "INV": e.kind == "safety" and not PROPERTIES[pid].step and not e.lemma,
-            "STEP": e.kind == "safety" and PROPERTIES[pid].step and not e.lemma,
-            "LIVE": e.kind == "liveness" and not e.lemma,
+            "INV": e.kind == "safety" and not step and not e.lemma,
+            "STEP": e.kind == "safety" and step and not e.lemma,
+            "LIVE": e.kind in ("liveness", "temporal") and not e.lemma,
             "LEMMA": e.kind == "safety" and e.lemma,
         }.get(prefix, False)
         if not expected:
@@ -200,7 +202,7 @@ def test_a_well_formed_temporary_catalogue_loads(tmp_path: Path) -> None:
     ("text", "message"),
     [
         (ENTRY.format(id="INV-A", kind="safety") * 2, "INV-A is defined twice"),
-        (ENTRY.format(id="INV-A", kind="fairness"), "kind must be safety or liveness"),
+        (ENTRY.format(id="INV-A", kind="fairness"), "kind must be safety, liveness or temporal"),
         (
             ENTRY.format(id="INV-A", kind="safety").replace('cpython = "', 'source = "'),
             "unknown fields ['source']",
@@ -292,3 +294,66 @@ def test_check_consistency_and_retired_ids(tmp_path: Path) -> None:
     assert [p for p in problems if kept in p] == [
         f"{kept} is retired in the catalogue but model/properties/ still checks it"
     ]
+
+
+# -- temporal entries: fairness and scope -----------------------------------------------------
+
+
+def _temporal(pid: str, **fields: str) -> str:
+    """A temporal entry in TOML, from the real one's fields with ``fields`` replaced."""
+    real = load()[pid]
+    base = {
+        "fairness": "[" + ", ".join(f'"{f}"' for f in real.fairness) + "]",
+        "scope": "{ threads = 2, signals = 0, interp_capacity = 1, interp_maxloop = 1, "
+        "main_capacity = 1 }",
+    }
+    base.update(fields)
+    body = "".join(f"{k} = {v}\n" for k, v in base.items())
+    return (
+        f'[[property]]\nid = "{pid}"\nkind = "temporal"\nstatement = "s"\n'
+        f'cpython = "Python/ceval_gil.c: take_gil"\n{body}'
+    )
+
+
+def _temporal_problems(tmp_path: Path, text: str, pid: str) -> list[str]:
+    # A file of its own each time: the catalogue is parsed once per path.
+    where = tmp_path / str(len(list(tmp_path.iterdir())))
+    where.mkdir()
+    path = _write(where, text)
+    return [p for p in check_consistency(load(path)) if p.startswith(pid + ":")]
+
+
+def test_every_temporal_entry_states_its_fairness_and_scope() -> None:
+    for pid, e in load().items():
+        if e.kind == "temporal":
+            assert e.fairness == TEMPORAL[pid].fairness, pid
+            assert e.scope_config(), pid
+
+
+def test_a_temporal_entry_must_assume_the_fairness_its_check_does(tmp_path: Path) -> None:
+    pid = "LIVE-FAIR-GIL-PROGRESS"
+    assert not _temporal_problems(tmp_path, _temporal(pid), pid)
+    problems = _temporal_problems(tmp_path, _temporal(pid, fairness='["thread"]'), pid)
+    assert problems == [
+        f"{pid}: the catalogue assumes fairness ['thread'], the check "
+        f"{list(TEMPORAL[pid].fairness)}"
+    ]
+
+
+def test_an_unknown_fairness_or_a_missing_scope_is_named(tmp_path: Path) -> None:
+    pid = "LIVE-FAIR-GIL-PROGRESS"
+    fair = '["thread", "timeout", "no-spurious-forever", "fair-dice"]'
+    problems = _temporal_problems(tmp_path, _temporal(pid, fairness=fair), pid)
+    assert f"{pid}: unknown fairness 'fair-dice'" in problems
+    problems = _temporal_problems(tmp_path, _temporal(pid, scope="{}"), pid)
+    assert problems == [f"{pid}: a temporal entry needs a scope configuration"]
+
+
+def test_fairness_only_goes_with_a_temporal_entry(tmp_path: Path) -> None:
+    pid = "INV-GIL-SINGLE-HOLDER"
+    text = (
+        f'[[property]]\nid = "{pid}"\nkind = "safety"\nstatement = "s"\n'
+        f'cpython = "Python/ceval_gil.c: take_gil"\nfairness = ["thread"]\n'
+    )
+    problems = _temporal_problems(tmp_path, text, pid)
+    assert f"{pid}: fairness and scope only go with a temporal entry" in problems

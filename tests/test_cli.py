@@ -199,7 +199,7 @@ def test_catalogue_lists_every_id(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = gilcheck(capsys, "catalogue")
     assert code == EXIT_OK
     assert err == ""
-    listed = re.findall(r"^(\S+) \((?:safety|liveness|lemma)\)", out, flags=re.MULTILINE)
+    listed = re.findall(r"^(\S+) \((?:safety|liveness|temporal|lemma)\)", out, flags=re.MULTILINE)
     assert sorted(listed) == sorted(load()), "gilcheck catalogue and the catalogue differ"
     assert len(listed) == len(set(listed)), "an id is listed twice"
 

@@ -61,7 +61,7 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
 THIRD_PARTY: Mapping[str, frozenset[str]] = {
     "model": frozenset(),
     "impl": frozenset(),
-    "engines": frozenset({"z3", "numpy"}),
+    "engines": frozenset({"z3", "numpy", "scipy"}),
     # CPython's own test modules: the cross-check drives a real CPython's pending calls.
     "conformance": frozenset({"hypothesis", "_testcapi", "_testinternalcapi"}),
     "gilcheck": frozenset({"rich"}),

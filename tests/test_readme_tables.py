@@ -97,6 +97,11 @@ CASES: Final[dict[int, Case]] = {
     0: Run(lambda d: ["catalogue"]),
     1: Run(lambda d: ["replay", str(write(d, "no-resignal-on-error", LOST_WAKEUP))]),
     3: Run(lambda d: ["replay", str(write(d, "cpython-3.13", SIGNAL_DURING_SCAN))]),
+    11: Run(
+        lambda d: verify_argv(
+            "--variant", "gh-96387-hang", "--only", "INV-NO-DEADLOCK", out=d / "out"
+        )
+    ),
     12: Run(
         lambda d: mutant_argv(
             write_mutant_module(d), SAFETY_MUTANT, "INV-GIL-SINGLE-HOLDER", out=d / "out"

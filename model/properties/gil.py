@@ -55,6 +55,7 @@ def type_ok(m: M, s: S) -> Any:
             _in_range(m, th.phase, min(Phase), max(Phase)),
             _in_range(m, th.depth, 0, MAX_DEPTH),
             _in_range(m, th.adding, 0, 2),
+            _in_range(m, th.ticket, 0, n),
             d.implies(
                 th.c_code,
                 d.any(

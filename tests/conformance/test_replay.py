@@ -18,7 +18,7 @@ from typing import Final
 
 import pytest
 
-from conformance.broken_impls import NoResignalOnError
+from conformance.broken_impls import BROKEN, IMPLS, NoResignalOnError
 from conformance.harness import LEAKED, Model, concrete_model
 from conformance.replay import DIVERGES, FOLLOWS, UNSCHEDULABLE
 from conformance.support import LONG_TIMEOUT
@@ -308,6 +308,17 @@ def test_a_trace_of_no_steps_is_followed(tmp_path: Path) -> None:
         "impl follows the trace",
     ]
     assert proc.stderr == ""
+
+
+def test_a_design_is_an_impl_replay_plays(tmp_path: Path) -> None:
+    """``--variant-impl fair-gil`` (conformance.broken_impls.DESIGNS): impl's FIFO GIL
+    starts where the fair-gil design does; a design is not a broken impl."""
+    path = write(tmp_path, "fair-gil", [])
+    proc = run_program("replay", str(path), "--variant-impl", "fair-gil")
+    assert proc.returncode == FOLLOWS, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[0] == f"replaying {path} (0 steps of fair-gil) on impl fair-gil"
+    assert "fair-gil" not in IMPLS
+    assert "fair-gil" not in BROKEN
 
 
 DELETE: Final = object()

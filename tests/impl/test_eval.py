@@ -17,6 +17,7 @@ from impl import (
     Instr,
     Interpreter,
     MustExit,
+    Op,
     ThreadState,
     TraceLog,
     run,
@@ -359,3 +360,15 @@ def test_allow_threads_detaches_and_attaches_even_on_error() -> None:
 
 def test_must_exit_is_a_system_exit() -> None:
     assert issubclass(MustExit, SystemExit)
+
+
+def test_a_loop_runs_its_body_until_its_condition_fails() -> None:
+    interp = Interpreter()
+    main = interp.main_thread
+    runs: list[int] = []
+    code = Code.loop("spin", lambda: runs.append(len(runs)), lambda: len(runs) < 3)
+    assert [i.op for i in code.instrs] == [Op.RESUME, Op.WORK, Op.JUMP_BACKWARD, Op.RETURN]
+    interp.gil.acquire(main)
+    assert run(main, code) is None
+    interp.gil.release(main)
+    assert runs == [0, 1, 2]

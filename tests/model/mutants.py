@@ -370,3 +370,46 @@ LoopedSwitchWait = _shipped.SwitchWaitWithoutSpuriousEnd
 
 HangAtFinalization = _shipped.ExitKeepsDropRequestHang
 """gh-96387 as it hung (the ``gh-96387-hang`` variant): both of the above together."""
+
+
+# -- liveness under fairness: each breaks one temporal entry (tests/model/test_fair.py) -------
+
+
+class NeverAsksToDrop(Cpython313[Any, Any]):
+    """A waiter's timeout never sets a drop request: a holder that does not detach on its own
+    keeps the GIL for ever."""
+
+    def take_gil_wake(self, s: S, t: int, timed_out: bool) -> Effect:
+        post = yield from super().take_gil_wake(s, t, False)
+        return post
+
+
+class WaitIgnoresFreeGil(Cpython313[Any, Any]):
+    """A waiter that wakes to a free GIL waits again instead of taking it."""
+
+    def take_gil_wake(self, s: S, t: int, timed_out: bool) -> Effect:
+        post = yield from super().take_gil_wake(s, t, timed_out)
+        again = self.update_thread(
+            s, t, lambda th: dataclasses.replace(th, saved_switchnum=s.switch_number)
+        )
+        return self.d.ite(s.locked, post, again)
+
+
+class AttachForgetsCalls(Cpython313[Any, Any]):
+    """Attaching does not re-set CALLS_TO_DO for waiting calls (update_eval_breaker_for_thread
+    without its pending-call test): a bit the hand-off cleared stays cleared."""
+
+    def update_eval_breaker_for_thread(self, s: S, t: int) -> TS:
+        th = super().update_eval_breaker_for_thread(s, t)
+        keep = self.has_bit(s.threads[t], Bit.CALLS_TO_DO)
+        return self.clear_bits(th, Bit.CALLS_TO_DO, when=self.d.not_(keep))
+
+
+class SignalWithoutBit(Cpython313[Any, Any]):
+    """trip_signal's last step does not set the main thread's SIGNALS_PENDING bit."""
+
+    def signal_received(self, s: S, sig: int) -> Effect:
+        post = yield from super().signal_received(s, sig)
+        return self.update_thread(
+            post, MAIN, lambda th: dataclasses.replace(th, breaker=s.threads[MAIN].breaker)
+        )
