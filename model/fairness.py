@@ -80,15 +80,29 @@ def _checks(model: Any, inst: Instance) -> bool:
     return bool(ops.get(str(inst.args[1]), False))
 
 
-def _signalled(model: Any, s: Any, inst: Instance) -> Any:
-    """A ``switch_cond`` wait may end for a reason: some thread took the GIL since."""
-    if inst.action != "switch_wake":
-        return model.d.bool_(True)
-    return model.d.ne(s.last_holder, inst.args[0])
+def _back_edges(model: Any, inst: Instance) -> bool:
+    """A loop's backward jump, whether or not the interpreter checks there; the code a
+    pass runs (``body_check_point``) stands for its own loops' back edges."""
+    return inst.action == "body_check_point" or (
+        inst.action == "execute" and inst.args[1] == "JUMP_BACKWARD"
+    )
+
+
+def _owed_move(model: Any, s: Any, inst: Instance) -> Any:
+    """A move the OS owes a runnable thread: not a spurious end of a ``switch_cond``
+    wait (some thread took the GIL since it began), and not the return of the C code
+    it detached into (that is ``attach``: a blocking call may block for ever)."""
+    d = model.d
+    if inst.action == "switch_wake":
+        return d.ne(s.last_holder, inst.args[0])
+    if inst.action == "take_gil":
+        return d.not_(s.threads[inst.args[0]].c_code)
+    return d.bool_(True)
 
 
 def _spurious(model: Any, s: Any, inst: Instance) -> Any:
-    return model.d.not_(_signalled(model, s, inst))
+    """A ``switch_cond`` wait that ends with no thread having taken the GIL since."""
+    return model.d.eq(s.last_holder, inst.args[0])
 
 
 CPYTHON_FAIRNESS: Final = (
@@ -96,10 +110,10 @@ CPYTHON_FAIRNESS: Final = (
         "thread",
         "weak",
         "each thread that can move eventually moves (the OS runs every runnable thread); a "
-        "switch_cond wait's spurious end is not a move it is owed",
+        "switch_cond wait's spurious end, and the return of a C call, are not moves it is owed",
         lambda m, i: i.actor is not None,
         per="thread",
-        when=_signalled,
+        when=_owed_move,
     ),
     Fairness(
         "timeout",
@@ -114,6 +128,15 @@ CPYTHON_FAIRNESS: Final = (
         "a thread that keeps running bytecode keeps reaching check points, even when it "
         "detaches in between (no endless loop without one: gh-88811 is what this excludes)",
         _checks,
+        per="thread",
+    ),
+    Fairness(
+        "back-edge",
+        "strong",
+        "a thread that keeps running bytecode keeps taking loop back edges (an endless run "
+        "of a program is a loop), even when it detaches in between; unlike check-point it "
+        "says nothing of where the interpreter checks, so it holds of the program alone",
+        _back_edges,
         per="thread",
     ),
     Fairness(

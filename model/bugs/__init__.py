@@ -6,6 +6,6 @@ a small family; each variant overrides one action of
 :class:`~model.protocol.Cpython313`.
 """
 
-from model.bugs import finalization, pending_ring, pending_signal
+from model.bugs import check_points, finalization, pending_ring, pending_signal
 
-__all__ = ["finalization", "pending_ring", "pending_signal"]
+__all__ = ["check_points", "finalization", "pending_ring", "pending_signal"]

@@ -125,9 +125,14 @@ ALL_STEPS = ("thread", "timeout", "check-point", "signal-handler", "no-spurious-
 RUNS_PYTHON = (*ALL_STEPS[:3], "attach", "returns", *ALL_STEPS[3:])
 """For what a thread must run Python code for: it keeps coming back from C code too."""
 
-# One property, two scopes (three threads: CPython's finding; two: what holds).
-for _pid in ("LIVE-FAIR-WAITER-ACQUIRES", "LIVE-FAIR-WAITER-ACQUIRES-TWO"):
-    _register(LeadsTo(_pid, ALL_STEPS, "thread", _threads, _waiting, goal=_holds_or_gone))
+# One property, two scopes (three threads: CPython's finding; two: what holds), and
+# without timeouts owed (bpo-7946: the waiter's latency is the interval, not the holder's).
+for _pid, _fair in (
+    ("LIVE-FAIR-WAITER-ACQUIRES", ALL_STEPS),
+    ("LIVE-FAIR-WAITER-ACQUIRES-TWO", ALL_STEPS),
+    ("LIVE-FAIR-WAITER-ACQUIRES-UNTIMED", tuple(f for f in ALL_STEPS if f != "timeout")),
+):
+    _register(LeadsTo(_pid, _fair, "thread", _threads, _waiting, goal=_holds_or_gone))
 _register(
     LeadsTo(
         "LIVE-FAIR-GIL-PROGRESS",
@@ -138,29 +143,21 @@ _register(
         goal=_taken_or_unwanted,
     )
 )
-_register(
-    LeadsTo(
-        "LIVE-FAIR-DROP-REQUEST-HONOURED",
-        ("thread", "check-point"),
-        "thread",
-        _threads,
-        _asked_to_drop,
-        goal=_not_asked,
-    )
-)
+# Assuming check points, or only loops (gh-88811: a loop whose back edge does not check).
+for _pid, _fair in (
+    ("LIVE-FAIR-DROP-REQUEST-HONOURED", ("thread", "check-point")),
+    ("LIVE-FAIR-DROP-REQUEST-HONOURED-IN-LOOPS", ("thread", "back-edge")),
+):
+    _register(LeadsTo(_pid, _fair, "thread", _threads, _asked_to_drop, goal=_not_asked))
 # One property under two fairness assumptions (the weaker form needs more).
 for _pid, _fair in (
     ("LIVE-FAIR-PENDING-CALL-RUNS", RUNS_PYTHON),
     ("LIVE-FAIR-PENDING-CALL-RUNS-DETACHING", (*RUNS_PYTHON, "detach", "finitely-many-errors")),
 ):
     _register(LeadsTo(_pid, _fair, "queue", _queues, _calls_wait, done=_call_started))
-_register(
-    LeadsTo(
-        "LIVE-FAIR-SIGNAL-HANDLED",
-        RUNS_PYTHON,
-        "signal",
-        _signals,
-        _tripped,
-        goal=_handled,
-    )
-)
+# With the main thread's C calls returning, and not (bpo-41128: it blocks in C).
+for _pid, _fair in (
+    ("LIVE-FAIR-SIGNAL-HANDLED", RUNS_PYTHON),
+    ("LIVE-FAIR-SIGNAL-HANDLED-BLOCKED", tuple(f for f in RUNS_PYTHON if f != "attach")),
+):
+    _register(LeadsTo(_pid, _fair, "signal", _signals, _tripped, goal=_handled))
