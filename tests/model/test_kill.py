@@ -23,6 +23,9 @@ from model.variants import VARIANTS
 from tests.cli_helpers import SMALL_CONFIG
 
 NAMED = sorted(name for name, cls in VARIANTS.items() if cls.refuted_by)
+SAFETY_NAMED = [n for n in NAMED if not str(VARIANTS[n].refuted_by).startswith("LIVE-FAIR-")]
+"""Bugs whose entry the search decides; a temporal one (gh-88811) is killed by the
+fair-cycle search instead (tests/model/test_fair.py)."""
 
 
 def test_every_shipped_bug_names_an_entry_of_the_catalogue() -> None:
@@ -34,7 +37,7 @@ def test_every_shipped_bug_names_an_entry_of_the_catalogue() -> None:
         assert pid in (VARIANTS[name].__doc__ or ""), f"{name}'s docstring does not name {pid}"
 
 
-@pytest.mark.parametrize("name", NAMED)
+@pytest.mark.parametrize("name", SAFETY_NAMED)
 def test_the_search_kills_each_bug_by_the_entry_it_names(name: str) -> None:
     cls = VARIANTS[name]
     cell = run_cell(
